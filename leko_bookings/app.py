@@ -1,0 +1,71 @@
+"""The app factory: REST compatibility paths, GraphQL, the served contract, one error renderer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from strawberry.fastapi import GraphQLRouter
+from tortoise.contrib.fastapi import RegisterTortoise
+
+from leko_bookings import __version__
+from leko_bookings.auth import Authenticator
+from leko_bookings.db import tortoise_config
+from leko_bookings.http import Clock, RequestIdMiddleware, system_clock
+from leko_bookings.rest_compat.bookings import router as bookings_router
+from leko_bookings.rest_compat.errors import install_error_handlers
+from leko_bookings.rest_compat.openapi import served_document
+from leko_bookings.schema import schema
+from leko_bookings.schema.context import get_context
+from leko_bookings.settings import Settings, get_settings
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock = system_clock,
+    manage_database: bool = True,
+) -> FastAPI:
+    """Build the service. `manage_database=False` when the caller (tests) owns Tortoise."""
+    settings = settings or get_settings()
+    base = settings.base_path.rstrip("/")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not manage_database:
+            yield
+            return
+        async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+            yield
+
+    app = FastAPI(
+        title="LE-KO Bookings",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.authenticator = Authenticator(settings)
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app)
+    app.include_router(bookings_router, prefix=base)
+    app.include_router(
+        GraphQLRouter(schema, context_getter=get_context, graphql_ide="graphiql"), prefix="/graphql"
+    )
+    document = served_document(base)
+
+    @app.get(f"{base}/openapi.json", include_in_schema=False)
+    async def openapi_json() -> JSONResponse:
+        return JSONResponse(document)
+
+    @app.get(f"{base}/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=f"{base}/openapi.json", title="LE-KO Bookings")
+
+    return app

@@ -1,0 +1,134 @@
+"""Bearer JWT: verifying tokens into a Principal, and minting them for the CLI and tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from functools import cached_property
+from typing import Any
+from uuid import UUID
+
+import anyio.to_thread
+import jwt
+
+from leko_bookings.errors import Unavailable, unauthorized
+from leko_bookings.settings import Settings
+
+ASYMMETRIC_PREFIXES = ("RS", "ES", "PS", "Ed")
+
+
+class Role(StrEnum):
+    athlete = "athlete"
+    coach = "coach"
+    admin = "admin"
+    scheduler = "scheduler"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the token's `sub` and its known roles."""
+
+    user_id: UUID
+    roles: frozenset[Role]
+
+    def has(self, *roles: Role) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+    @property
+    def is_admin(self) -> bool:
+        return Role.admin in self.roles
+
+
+class Authenticator:
+    """Verifies bearer tokens as configured: HS256 secret, a public key, or a JWKS URL."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.algorithms = list(settings.jwt_algorithms)
+        asymmetric = bool(settings.jwt_public_key or settings.jwks_url)
+        if asymmetric and any(not a.startswith(ASYMMETRIC_PREFIXES) for a in self.algorithms):
+            # A public key must never be usable as an HMAC secret (algorithm confusion).
+            self.algorithms = [a for a in self.algorithms if a.startswith(ASYMMETRIC_PREFIXES)]
+            if not self.algorithms:
+                raise ValueError(
+                    "LEKO_JWT_PUBLIC_KEY/LEKO_JWKS_URL need asymmetric LEKO_JWT_ALGORITHMS"
+                )
+
+    @cached_property
+    def _jwks(self) -> jwt.PyJWKClient | None:
+        if not self.settings.jwks_url:
+            return None
+        return jwt.PyJWKClient(self.settings.jwks_url, cache_jwk_set=True, lifespan=300)
+
+    async def _key(self, token: str) -> Any:
+        if self._jwks is not None:
+            client = self._jwks
+            try:
+                signing_key = await anyio.to_thread.run_sync(client.get_signing_key_from_jwt, token)
+            except jwt.PyJWKClientConnectionError as exc:
+                raise Unavailable("The token keys (JWKS) are unreachable; try again.") from exc
+            return signing_key.key
+        if self.settings.jwt_public_key:
+            return self.settings.jwt_public_key
+        return self.settings.signing_secret()
+
+    async def authenticate(self, authorization: str | None) -> Principal:
+        if not authorization:
+            raise unauthorized("Missing bearer token (Authorization: Bearer <JWT>).")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise unauthorized("The Authorization header must be 'Bearer <JWT>'.")
+        token = token.strip()
+        try:
+            claims = jwt.decode(
+                token,
+                await self._key(token),
+                algorithms=self.algorithms,
+                audience=self.settings.jwt_audience,
+                issuer=self.settings.jwt_issuer,
+                options={
+                    "require": ["exp", "sub"],
+                    "verify_aud": self.settings.jwt_audience is not None,
+                },
+            )
+        except jwt.PyJWTError as exc:
+            raise unauthorized(f"Invalid bearer token: {exc}.") from exc
+        return principal_from_claims(claims)
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    try:
+        user_id = UUID(str(claims["sub"]))
+    except ValueError as exc:
+        raise unauthorized("Invalid bearer token: 'sub' must be a UUID.") from exc
+    raw_roles = claims.get("roles") or []
+    if not isinstance(raw_roles, list):
+        raise unauthorized("Invalid bearer token: 'roles' must be a list.")
+    known = {r.value for r in Role}
+    return Principal(user_id, frozenset(Role(r) for r in raw_roles if r in known))
+
+
+def mint_token(
+    settings: Settings,
+    sub: UUID,
+    roles: list[str],
+    *,
+    ttl: timedelta = timedelta(hours=12),
+    now: datetime | None = None,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """An HS256 token signed with the configured (or development) secret."""
+    issued = now or datetime.now(UTC)
+    claims: dict[str, Any] = {
+        "sub": str(sub),
+        "roles": roles,
+        "iat": issued,
+        "exp": issued + ttl,
+    }
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    claims.update(extra or {})
+    return jwt.encode(claims, settings.signing_secret(), algorithm="HS256")

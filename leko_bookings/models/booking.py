@@ -1,0 +1,54 @@
+"""A booking: one athlete's seat at one event, within an order."""
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+from leko_bookings.models.enums import (
+    BookingStatus,
+    CanceledByRole,
+    CancellationReasonCode,
+    Currency,
+)
+
+
+class Booking(Model):
+    id = fields.UUIDField(primary_key=True)
+    order: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Order", related_name="bookings", on_delete=fields.CASCADE, db_index=True
+    )
+    event: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Event", related_name="bookings", on_delete=fields.RESTRICT
+    )
+    user_id = fields.UUIDField()
+    # Copied from the event (kept in step by the catalog resolver) so the calendar
+    # queries by athlete/coach and time use one index.
+    coach_id = fields.UUIDField()
+    start_at = fields.DatetimeField()
+    end_at = fields.DatetimeField()
+
+    status = fields.CharEnumField(BookingStatus, max_length=16)
+    price = fields.BigIntField()
+    price_currency = fields.CharEnumField(Currency, max_length=8)
+    completed = fields.BooleanField(db_default=False)
+    note = fields.TextField(null=True)
+    canceled_at = fields.DatetimeField(null=True)
+    canceled_by_role = fields.CharEnumField(CanceledByRole, max_length=16, null=True)
+    cancellation_reason_code = fields.CharEnumField(
+        CancellationReasonCode, max_length=16, null=True
+    )
+    cancellation_reason_text = fields.TextField(null=True)
+    dismissed_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    event_id: object
+    order_id: object
+
+    class Meta:
+        table = "booking"
+        indexes = (
+            Index(fields=("user_id", "start_at")),
+            Index(fields=("coach_id", "start_at")),
+            Index(fields=("event_id", "status")),
+        )

@@ -1,0 +1,82 @@
+"""Enumerations stored in the database, spelled exactly as the contract spells them."""
+
+from enum import StrEnum
+
+
+class EventStatus(StrEnum):
+    Scheduled = "Scheduled"
+    Canceled = "Canceled"
+
+
+class SlotType(StrEnum):
+    Online = "Online"
+    Offline = "Offline"
+
+
+class Level(StrEnum):
+    Any = "Any"
+    Beginner = "Beginner"
+    Medium = "Medium"
+    Pro = "Pro"
+
+
+class Eligibility(StrEnum):
+    All = "All"
+    Men = "Men"
+    Women = "Women"
+
+
+class Currency(StrEnum):
+    RUB = "RUB"
+
+
+class SlotPaymentMethod(StrEnum):
+    Cash = "Cash"
+
+
+class BookingStatus(StrEnum):
+    Accepted = "Accepted"
+    Rejected = "Rejected"
+    Pending = "Pending"
+    Canceled = "Canceled"
+    InDispute = "InDispute"
+    DisputeDone = "DisputeDone"
+
+
+class CanceledByRole(StrEnum):
+    Athlete = "Athlete"
+    Coach = "Coach"
+    System = "System"
+
+
+class CancellationReasonCode(StrEnum):
+    NotFeelingWell = "NotFeelingWell"
+    NoTime = "NoTime"
+    Other = "Other"
+
+
+class PaymentType(StrEnum):
+    Cash = "Cash"
+    Card = "Card"
+
+
+class PaymentStatus(StrEnum):
+    Pending = "Pending"
+    Paid = "Paid"
+    Failed = "Failed"
+    Cash = "Cash"
+
+
+class OrderStatus(StrEnum):
+    Pending = "Pending"
+    Confirmed = "Confirmed"
+    Canceled = "Canceled"
+
+
+SEAT_HOLDING: tuple[BookingStatus, ...] = (
+    BookingStatus.Pending,
+    BookingStatus.Accepted,
+    BookingStatus.InDispute,
+    BookingStatus.DisputeDone,
+)
+"""Statuses in which a booking holds a seat of its event (SPEC_NOTES, Booking rules)."""

@@ -1,0 +1,91 @@
+"""Small helpers shared by resolvers: instants, overlap, pages, locks."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
+from uuid import UUID
+
+from tortoise import BaseDBAsyncClient
+
+from leko_bookings.errors import validation
+
+T = TypeVar("T")
+
+# Namespace of the per-user advisory locks (pg_advisory_xact_lock(int, int)).
+USER_LOCK_NAMESPACE = 0x4C4B5553
+
+
+def utc(value: datetime, name: str) -> datetime:
+    """An instant as UTC; a date-time without an offset is refused (SPEC_NOTES, Reading)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise validation(
+            f"{name} must be an RFC 3339 date-time with an offset, e.g. 2026-01-01T10:00:00Z."
+        )
+    return value.astimezone(UTC)
+
+
+def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
+    """Half-open intervals: touching ends do not overlap."""
+    return a_start < b_end and b_start < a_end
+
+
+def check_window(
+    start_at: datetime | None, end_at: datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    start = utc(start_at, "startAt") if start_at else None
+    end = utc(end_at, "endAt") if end_at else None
+    if start and end and start > end:
+        raise validation("startAt must not be after endAt.")
+    return start, end
+
+
+async def lock_user(conn: BaseDBAsyncClient, user_id: UUID) -> None:
+    """Serialise one user's writes across processes (PostgreSQL advisory lock, held to commit).
+
+    On SQLite there is one writer and Tortoise runs one transaction at a time: nothing to do.
+    """
+    if conn.capabilities.dialect != "postgres":
+        return
+    key = int.from_bytes(hashlib.blake2b(user_id.bytes, digest_size=4).digest(), "big", signed=True)
+    await conn.execute_query(
+        "SELECT pg_advisory_xact_lock($1::int, $2::int)", [USER_LOCK_NAMESPACE, key]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """Cursor pagination: `first` items after the opaque `after` cursor (None: all)."""
+
+    first: int | None = None
+    after: str | None = None
+
+
+@dataclass(slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    has_next_page: bool = False
+    end_cursor: str | None = None
+    cursors: list[str] = field(default_factory=list)
+
+
+def encode_cursor(moment: datetime, row_id: UUID) -> str:
+    raw = f"{moment.astimezone(UTC).isoformat()}|{row_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        moment, row_id = base64.urlsafe_b64decode(padded).decode().split("|")
+        return datetime.fromisoformat(moment), UUID(row_id)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise validation("after: not a cursor this service issued.") from exc
+
+
+def check_page_size(page: PageRequest, maximum: int) -> None:
+    if page.first is not None and not 1 <= page.first <= maximum:
+        raise validation(f"first must be between 1 and {maximum}.")

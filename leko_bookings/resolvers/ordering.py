@@ -1,0 +1,175 @@
+"""Ordering: booking one or more events at once (SPEC_NOTES, "Booking rules").
+
+The overbooking rule, the schedule-conflict rule and every other rule of an order live here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field
+from tortoise.functions import Count
+from tortoise.transactions import in_transaction
+
+from leko_bookings.errors import BookingError, EventRefusal, OrderRefused, validation
+from leko_bookings.models import (
+    SEAT_HOLDING,
+    Booking,
+    BookingStatus,
+    Event,
+    EventStatus,
+    Order,
+    PaymentStatus,
+    PaymentType,
+)
+from leko_bookings.resolvers.access import ensure_acts_for
+from leko_bookings.resolvers.common import lock_user, overlaps
+from leko_bookings.resolvers.context import Context
+from leko_bookings.resolvers.views import OrderView
+
+
+class PaymentMethodInput(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+    type: PaymentType
+    method_id: UUID | None = Field(default=None, alias="methodId")
+
+
+class BookEventsInput(BaseModel):
+    """An order request, with the contract's field names as aliases."""
+
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+    user_id: UUID = Field(alias="userId")
+    event_ids: list[UUID] = Field(alias="eventIds")
+    payment_method: PaymentMethodInput = Field(alias="paymentMethod")
+
+
+def _check_request(ctx: Context, data: BookEventsInput) -> None:
+    ensure_acts_for(ctx, data.user_id, "order")
+    limit = ctx.settings.max_events_per_order
+    if not 1 <= len(data.event_ids) <= limit:
+        raise validation(f"eventIds must hold between 1 and {limit} event ids.")
+    seen: set[UUID] = set()
+    duplicates = [e for e in data.event_ids if e in seen or seen.add(e)]  # type: ignore[func-returns-value]
+    if duplicates:
+        raise validation(f"eventIds must be distinct; repeated: {_ids(duplicates)}.")
+    payment = data.payment_method
+    if payment.type is PaymentType.Card:
+        if payment.method_id is None:
+            raise validation("paymentMethod.methodId is required when paymentMethod.type is Card.")
+        raise validation("Card payments are not enabled yet; pay with paymentMethod.type Cash.")
+
+
+def _ids(ids: list[UUID]) -> str:
+    return ", ".join(str(i) for i in ids)
+
+
+async def _load_events(data: BookEventsInput) -> dict[UUID, Event]:
+    """Lock the requested events' rows in id order (no deadlocks between orders)."""
+    rows = await Event.filter(id__in=data.event_ids).order_by("id").select_for_update()
+    events = {e.id: e for e in rows}
+    missing = [e for e in data.event_ids if e not in events]
+    if missing:
+        raise validation(f"Unknown event ids: {_ids(missing)}.")
+    canceled = [e for e in data.event_ids if events[e].status is EventStatus.Canceled]
+    if canceled:
+        raise validation(f"These events are canceled and cannot be booked: {_ids(canceled)}.")
+    return events
+
+
+async def _busy_intervals(user_id: UUID, events: list[Event]) -> list[tuple[datetime, datetime]]:
+    """The user's own commitments overlapping the requested span: live bookings, coached events."""
+    lo = min(e.start_at for e in events)
+    hi = max(e.end_at for e in events)
+    booked = await Booking.filter(
+        user_id=user_id, status__in=SEAT_HOLDING, start_at__lt=hi, end_at__gt=lo
+    ).values_list("start_at", "end_at")
+    coached = await Event.filter(
+        coach_id=user_id, status=EventStatus.Scheduled, start_at__lt=hi, end_at__gt=lo
+    ).values_list("start_at", "end_at")
+    return [*booked, *coached]
+
+
+async def _held_seats(event_ids: list[UUID]) -> dict[UUID, int]:
+    rows = (
+        await Booking.filter(event_id__in=event_ids, status__in=SEAT_HOLDING)
+        .annotate(n=Count("id"))
+        .group_by("event_id")
+        .values_list("event_id", "n")
+    )
+    return {UUID(str(event_id)): n for event_id, n in rows}
+
+
+async def _refusals(ctx: Context, user_id: UUID, events: list[Event]) -> list[EventRefusal]:
+    """Per event, the first rule that fails, in the order SPEC_NOTES gives."""
+    busy = await _busy_intervals(user_id, events)
+    held = await _held_seats([e.id for e in events])
+    lead = ctx.now + timedelta(minutes=ctx.settings.min_lead_time_minutes)
+    refusals = []
+    for event in events:
+        others = [(o.start_at, o.end_at) for o in events if o.id != event.id]
+        if event.start_at <= ctx.now:
+            error = BookingError.pastEventBookAttempt
+        elif event.start_at < lead:
+            error = BookingError.tooCloseToEventStart
+        elif event.coach_id == user_id:
+            error = BookingError.selfBookAttempt
+        elif any(overlaps(event.start_at, event.end_at, s, e) for s, e in [*others, *busy]):
+            error = BookingError.conflictingUserSchedules
+        elif held.get(event.id, 0) + 1 > event.capacity:
+            error = BookingError.overbooked
+        else:
+            continue
+        refusals.append(EventRefusal(event.id, error))
+    return refusals
+
+
+def initial_status(event: Event) -> BookingStatus:
+    """Public slots (or ones that do not say) are accepted at once; private ones await the coach."""
+    return BookingStatus.Pending if event.public is False else BookingStatus.Accepted
+
+
+async def book_events(ctx: Context, data: BookEventsInput) -> OrderView:
+    """Book every requested event or none; one transaction, rows locked, refusals per event."""
+    _check_request(ctx, data)
+    async with in_transaction() as conn:
+        await lock_user(conn, data.user_id)
+        events = await _load_events(data)
+        requested = [events[i] for i in data.event_ids]
+        refusals = await _refusals(ctx, data.user_id, requested)
+        if refusals:
+            n, total = len(refusals), len(requested)
+            raise OrderRefused(
+                f"{n} of the {total} requested events cannot be booked; nothing was booked.",
+                refusals=refusals,
+            )
+        order = await Order.create(
+            id=uuid4(),
+            user_id=data.user_id,
+            payment_type=data.payment_method.type,
+            payment_method_id=data.payment_method.method_id,
+            payment_status=PaymentStatus.Cash,
+            created_at=ctx.now,
+        )
+        bookings = [
+            Booking(
+                id=uuid4(),
+                order=order,
+                event=event,
+                user_id=data.user_id,
+                coach_id=event.coach_id,
+                start_at=event.start_at,
+                end_at=event.end_at,
+                status=initial_status(event),
+                price=event.price,
+                price_currency=event.price_currency,
+                completed=False,
+                created_at=ctx.now,
+                updated_at=ctx.now,
+            )
+            for event in requested
+        ]
+        await Booking.bulk_create(bookings)
+    return OrderView(order, bookings)

@@ -1,0 +1,61 @@
+"""The contract's booking paths. Each one parses, calls a resolver, and shapes the answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+from pydantic import BeforeValidator
+
+from leko_bookings.http import Ctx, check_traceparent
+from leko_bookings.resolvers import ordering, reading
+from leko_bookings.resolvers.common import PageRequest
+from leko_bookings.rest_compat.serialize import bookings_json, orders_json
+
+
+def _plus_from_query(value: Any) -> Any:
+    """An unencoded '+' in a query string arrives as a space: '...10:00:00 03:00' means +03:00."""
+    if isinstance(value, str) and len(value) > 6 and value[-6] == " " and value[-3] == ":":
+        return value[:-6] + "+" + value[-5:]
+    return value
+
+
+Instant = Annotated[datetime | None, BeforeValidator(_plus_from_query), Query()]
+
+router = APIRouter(dependencies=[Depends(check_traceparent)])
+
+
+@router.post("/bookings", status_code=201)
+async def book_events(ctx: Ctx, body: ordering.BookEventsInput) -> JSONResponse:
+    view = await ordering.book_events(ctx, body)
+    return JSONResponse((await orders_json([view]))[0], status_code=201)
+
+
+@router.get("/bookings/orders")
+async def get_user_booking_orders(
+    ctx: Ctx, userId: Annotated[UUID, Query()], startAt: Instant = None, endAt: Instant = None
+) -> JSONResponse:
+    page = await reading.list_orders(ctx, reading.OrderFilter(userId, startAt, endAt))
+    return JSONResponse(await orders_json(page.items))
+
+
+@router.get("/bookings/{bookingId}")
+async def get_booking_by_id(ctx: Ctx, bookingId: UUID) -> JSONResponse:
+    booking = await reading.get_booking(ctx, bookingId)
+    return JSONResponse((await bookings_json([booking]))[0])
+
+
+@router.get("/bookings")
+async def get_bookings(
+    ctx: Ctx,
+    userId: Annotated[UUID | None, Query()] = None,
+    eventId: Annotated[UUID | None, Query()] = None,
+    startAt: Instant = None,
+    endAt: Instant = None,
+) -> JSONResponse:
+    query = reading.BookingFilter(userId, eventId, startAt, endAt, PageRequest())
+    page = await reading.list_bookings(ctx, query)
+    return JSONResponse(await bookings_json(page.items))

@@ -1,0 +1,119 @@
+"""One renderer for every REST error: the contract's bodies, never FastAPI's 422 or a stack."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from leko_bookings.errors import DomainError, ErrorCode
+from leko_bookings.http import REQUEST_ID_HEADER, request_id
+
+log = logging.getLogger("leko_bookings.errors")
+
+# Where the contract types an error as a single `Error` rather than `Errors` (SPEC_NOTES).
+SINGLE_ERROR_404 = {
+    "GET /bookings/{bookingId}",
+    "PATCH /bookings/{bookingId}/completed",
+    "PATCH /bookings/{bookingId}/note",
+    "POST /bookings/{bookingId}/dismiss",
+}
+BOOK_EVENT_400 = "POST /bookings"
+
+
+def endpoint_of(request: Request) -> str:
+    """`METHOD /path-template` as the contract names it (without the base path)."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None) or request.url.path
+    base = request.app.state.settings.base_path.rstrip("/")
+    if base and path.startswith(base + "/"):
+        path = path[len(base) :]
+    return f"{request.method} {path}"
+
+
+def error_response(
+    request: Request, error: DomainError, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    endpoint = endpoint_of(request)
+    rid = request_id(request)
+    entry: dict[str, Any] = {
+        "code": error.code.value,
+        "message": error.message,
+        "endpoint": endpoint,
+        "requestId": rid,
+    }
+    body: dict[str, Any]
+    if error.status == 404 and endpoint in SINGLE_ERROR_404:
+        body = entry
+    elif error.status == 400 and endpoint == BOOK_EVENT_400:
+        body = entry | {
+            "errors": [
+                {"eventId": str(r.event_id), "bookingError": r.booking_error.value}
+                for r in error.refusals
+            ]
+        }
+    else:
+        body = {"errors": [entry]}
+    all_headers = {REQUEST_ID_HEADER: rid, **(headers or {})}
+    if error.code is ErrorCode.unauthorized:
+        all_headers["WWW-Authenticate"] = (
+            'Bearer error="invalid_token"' if request.headers.get("authorization") else "Bearer"
+        )
+    return JSONResponse(body, status_code=error.status, headers=all_headers)
+
+
+def _describe(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for err in errors[:3]:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+        where = ".".join(loc) or "body"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
+    return "; ".join(parts) + more
+
+
+async def _domain(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return error_response(request, exc)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    message = f"Invalid request: {_describe(list(exc.errors()))}."
+    return error_response(request, DomainError(ErrorCode.validation, message))
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        error = DomainError(ErrorCode.not_found, f"No such path: {request.url.path}.")
+    elif exc.status_code == 405:
+        error = DomainError(
+            ErrorCode.validation, f"{request.method} is not allowed on {request.url.path}."
+        )
+    else:
+        error = DomainError(ErrorCode.validation, str(exc.detail))
+    response = error_response(request, error)
+    response.status_code = exc.status_code
+    return response
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(
+        request,
+        DomainError(
+            ErrorCode.internal, "Something went wrong on our side; the request id helps us find it."
+        ),
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

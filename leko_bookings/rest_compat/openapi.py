@@ -1,0 +1,57 @@
+"""The served OpenAPI document: the contract itself, plus what it omits and the service does.
+
+Serving the contract (vendored as contract.yaml, kept identical to shared/openapi.yaml by a
+test) rather than a document generated from the routes guarantees legacy clients see the very
+paths, parameters and schemas they were generated from.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONTRACT = Path(__file__).with_name("contract.yaml")
+ERRORS_REF = {"$ref": "#/components/schemas/Errors"}
+ADDED_RESPONSES = {
+    "401": "Missing, malformed, expired or otherwise invalid bearer token.",
+    "403": "The caller may not do this.",
+    "429": "Too many requests; retry after the time given in Retry-After.",
+    "503": "The database (or the token keys) cannot be reached right now; retry.",
+}
+ORDER_STATUS = {
+    "type": "string",
+    "description": (
+        "Derived from the bookings: Canceled when none stands, Pending while any awaits the coach."
+    ),
+    "enum": ["Pending", "Confirmed", "Canceled"],
+}
+
+
+@cache
+def contract() -> dict[str, Any]:
+    return yaml.safe_load(CONTRACT.read_text(encoding="utf-8"))
+
+
+def served_document(base_path: str) -> dict[str, Any]:
+    doc = copy.deepcopy(contract())
+    doc["servers"] = [
+        {"url": base_path or "/", "description": "This service"},
+        *doc.get("servers", []),
+    ]
+    for item in doc["paths"].values():
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            for code, description in ADDED_RESPONSES.items():
+                responses.setdefault(
+                    code,
+                    {
+                        "description": description,
+                        "content": {"application/json": {"schema": ERRORS_REF}},
+                    },
+                )
+    doc["components"]["schemas"]["BookingOrder"]["properties"]["status"] = ORDER_STATUS
+    return doc

@@ -1,0 +1,46 @@
+"""The GraphQL schema (primary API of the calendar UI): thin types over the resolvers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+
+from leko_bookings.errors import DomainError
+from leko_bookings.schema.errors import (
+    HANDLERS,
+    BookingRefused,
+    ForbiddenError,
+    NotFoundError,
+    ValidationError,
+)
+from leko_bookings.schema.mutations import Mutation
+from leko_bookings.schema.queries import Query
+
+SDL_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
+
+
+def _mask(error: GraphQLError) -> bool:
+    """Hide unexpected failures; keep GraphQL's own errors and domain errors readable."""
+    original = error.original_error
+    return original is not None and not isinstance(original, DomainError)
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    types=[ValidationError, ForbiddenError, NotFoundError, BookingRefused],
+    exception_handlers=HANDLERS,
+    extensions=[
+        MaskErrors(should_mask_error=_mask, error_message="Unexpected error."),
+        QueryDepthLimiter(max_depth=12),
+        MaxTokensLimiter(max_token_count=4000),
+        MaxAliasesLimiter(max_alias_count=30),
+    ],
+)
+
+
+def sdl() -> str:
+    return schema.as_str() + "\n"

@@ -1,0 +1,57 @@
+"""The GraphQL request context: the resolver context plus per-request dataloaders."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from fastapi import Depends, Request
+from strawberry.dataloader import DataLoader
+from strawberry.fastapi import BaseContext
+
+from leko_bookings.errors import unauthorized
+from leko_bookings.http import current_principal, resolver_context
+from leko_bookings.models import Booking
+from leko_bookings.resolvers.context import Context
+from leko_bookings.resolvers.views import service_cardinalities
+
+
+async def _cardinalities(bookings: list[Booking]) -> list[int | None]:
+    ranks = await service_cardinalities(bookings)
+    return [ranks[b.id] for b in bookings]
+
+
+class GraphQLContext(BaseContext):
+    def __init__(self, ctx: Context | None) -> None:
+        super().__init__()
+        self._ctx = ctx
+        self.cardinality: DataLoader[Booking, int | None] = DataLoader(
+            load_fn=_cardinalities, cache_key_fn=lambda b: b.id
+        )
+
+    @property
+    def ctx(self) -> Context:
+        if self._ctx is None:
+            raise unauthorized("Missing bearer token (Authorization: Bearer <JWT>).")
+        return self._ctx
+
+
+Info = strawberry.Info[GraphQLContext, None]
+
+
+def _is_graphiql_page(request: Request) -> bool:
+    return (
+        request.method == "GET"
+        and "text/html" in request.headers.get("accept", "")
+        and "query" not in request.query_params
+    )
+
+
+async def _optional_context(request: Request) -> Context | None:
+    if _is_graphiql_page(request):
+        return None  # the IDE page itself holds no data; its queries need a token
+    return await resolver_context(request, await current_principal(request))
+
+
+async def get_context(ctx: Annotated[Context | None, Depends(_optional_context)]) -> GraphQLContext:
+    return GraphQLContext(ctx)

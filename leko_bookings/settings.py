@@ -1,0 +1,80 @@
+"""Settings from the environment (prefix ``LEKO_``)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger("leko_bookings")
+
+DEFAULT_SQLITE_FILE = "leko_bookings.sqlite3"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEKO_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite://{DEFAULT_SQLITE_FILE}",
+        description="postgres://user@host:5432/db?maxsize=20 or sqlite://path",
+    )
+    jwt_secret: str | None = None
+    jwt_algorithms: list[str] = ["HS256"]
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_public_key: str | None = None
+    jwks_url: str | None = None
+    base_path: str = "/v1"
+    max_events_per_order: int = 20
+    min_lead_time_minutes: int = 30
+
+    @property
+    def dialect(self) -> str:
+        scheme = urlsplit(self.database_url).scheme
+        if scheme in {"postgres", "postgresql", "asyncpg", "psycopg"}:
+            return "postgres"
+        if scheme == "sqlite":
+            return "sqlite"
+        raise ValueError(f"LEKO_DATABASE_URL: unsupported scheme {scheme!r}")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if self.dialect != "sqlite":
+            return None
+        raw = self.database_url.removeprefix("sqlite://").split("?", 1)[0]
+        return None if raw in {"", ":memory:"} else Path(raw)
+
+    def signing_secret(self) -> str:
+        """The HS256 secret: configured, or a generated dev secret kept beside the SQLite file."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        return _dev_secret(self.sqlite_path)
+
+
+@lru_cache(maxsize=8)
+def _dev_secret(sqlite_path: Path | None) -> str:
+    secret_file = sqlite_path.with_name(sqlite_path.name + ".jwt-secret") if sqlite_path else None
+    if secret_file and secret_file.exists():
+        secret = secret_file.read_text().strip()
+    else:
+        secret = secrets.token_urlsafe(48)
+        if secret_file:
+            secret_file.parent.mkdir(parents=True, exist_ok=True)
+            secret_file.write_text(secret)
+            secret_file.chmod(0o600)
+    log.warning(
+        "LEKO_JWT_SECRET is not set: using a generated development secret%s. "
+        "Never run like this in production.",
+        f" stored in {secret_file}" if secret_file else "",
+    )
+    return secret
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
