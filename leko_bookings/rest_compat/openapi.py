@@ -36,8 +36,8 @@ def contract() -> dict[str, Any]:
     return yaml.safe_load(CONTRACT.read_text(encoding="utf-8"))
 
 
-def served_document(base_path: str) -> dict[str, Any]:
-    doc = copy.deepcopy(contract())
+def served_document(base_path: str, source: dict[str, Any] | None = None) -> dict[str, Any]:
+    doc = copy.deepcopy(source if source is not None else contract())
     doc["servers"] = [
         {"url": base_path or "/", "description": "This service"},
         *doc.get("servers", []),

@@ -34,10 +34,10 @@ schema = strawberry.Schema(
     types=[ValidationError, ForbiddenError, NotFoundError, BookingRefused],
     exception_handlers=HANDLERS,
     extensions=[
-        MaskErrors(should_mask_error=_mask, error_message="Unexpected error."),
-        QueryDepthLimiter(max_depth=12),
-        MaxTokensLimiter(max_token_count=4000),
-        MaxAliasesLimiter(max_alias_count=30),
+        lambda: MaskErrors(should_mask_error=_mask, error_message="Unexpected error."),
+        lambda: QueryDepthLimiter(max_depth=12),
+        lambda: MaxTokensLimiter(max_token_count=4000),
+        lambda: MaxAliasesLimiter(max_alias_count=30),
     ],
 )
 
