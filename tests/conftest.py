@@ -202,3 +202,4 @@ def users(settings: Settings, clock: FakeClock) -> Users:
 @pytest.fixture(scope="session")
 def repo_root() -> Iterator[Path]:
     yield Path(__file__).resolve().parents[1]
+

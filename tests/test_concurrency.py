@@ -1,0 +1,130 @@
+"""Capacity and per-user conflicts hold under concurrency.
+
+Across processes: a real server with 2 workers on PostgreSQL, hit over loopback HTTP.
+In one process: simultaneous requests through the app on both databases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from leko_bookings.auth import mint_token
+from leko_bookings.models import Booking
+from leko_bookings.settings import Settings
+from tests.conftest import NOW, SECRET, create_pg_database, drop_pg_database, pg_url
+from tests.factories import create_event, event_json, order_body
+from tests.live_server import live_server
+
+UPSERT = """
+mutation Upsert($events: [EventInput!]!) {
+  upsertEvents(events: $events) { __typename ... on Error { message } }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+async def pg_server() -> AsyncIterator[str]:
+    name = f"leko_conc_{uuid.uuid4().hex[:8]}"
+    await create_pg_database(name)
+    env = {"LEKO_DATABASE_URL": pg_url(name).replace("maxsize=60", "maxsize=20"), "LEKO_JWT_SECRET": SECRET}
+    try:
+        with live_server(env, "--workers", "2") as url:
+            yield url
+    finally:
+        await drop_pg_database(name)
+
+
+def bearer(user: uuid.UUID, role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_token(Settings(jwt_secret=SECRET), user, [role])}"}
+
+
+async def publish(client: httpx.AsyncClient, *events: dict) -> None:
+    r = await client.post(
+        "/graphql",
+        json={"query": UPSERT, "variables": {"events": list(events)}},
+        headers=bearer(uuid.uuid4(), "scheduler"),
+    )
+    assert r.json()["data"]["upsertEvents"]["__typename"] == "UpsertEventsSuccess", r.text
+
+
+async def gather_orders(client: httpx.AsyncClient, orders: list[tuple[uuid.UUID, list[uuid.UUID]]]) -> list[httpx.Response]:
+    return await asyncio.gather(
+        *(
+            client.post("/v1/bookings", json=order_body(user, *events), headers=bearer(user, "athlete"))
+            for user, events in orders
+        )
+    )
+
+
+def outcomes(responses: list[httpx.Response]) -> Counter:
+    counted: Counter = Counter()
+    for r in responses:
+        if r.status_code == 201:
+            counted["booked"] += 1
+        else:
+            assert r.status_code == 400, r.text
+            counted.update(e["bookingError"] for e in r.json()["errors"])
+    return counted
+
+
+@pytest.mark.postgres_only
+async def test_fifty_orders_for_last_three_seats_across_two_workers(pg_server):
+    coach = uuid.uuid4()
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    event = event_json(coach=coach, start=start, capacity=3)
+    limits = httpx.Limits(max_connections=60)
+    async with httpx.AsyncClient(base_url=pg_server, timeout=60, limits=limits) as client:
+        await publish(client, event)
+        event_id = uuid.UUID(event["eventId"])
+        responses = await gather_orders(client, [(uuid.uuid4(), [event_id]) for _ in range(50)])
+        assert outcomes(responses) == Counter({"booked": 3, "overbooked": 47})
+        listing = await client.get(
+            "/v1/bookings", params={"eventId": str(event_id)}, headers=bearer(coach, "coach")
+        )
+        assert len(listing.json()) == 3
+
+
+@pytest.mark.postgres_only
+async def test_one_user_ten_simultaneous_overlapping_orders_across_two_workers(pg_server):
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    events = [event_json(coach=uuid.uuid4(), start=start + timedelta(minutes=i)) for i in range(10)]
+    athlete = uuid.uuid4()
+    async with httpx.AsyncClient(base_url=pg_server, timeout=60) as client:
+        await publish(client, *events)
+        ids = [uuid.UUID(e["eventId"]) for e in events]
+        responses = await gather_orders(client, [(athlete, [i]) for i in ids])
+        assert outcomes(responses) == Counter({"booked": 1, "conflictingUserSchedules": 9})
+        mine = await client.get("/v1/bookings", params={"userId": str(athlete)}, headers=bearer(athlete, "athlete"))
+        assert len(mine.json()) == 1
+
+
+async def test_simultaneous_orders_in_process_never_overbook(client, settings):
+    """The same guarantee through one process (SQLite: one writer; PostgreSQL: row locks)."""
+    event = await create_event(settings, NOW, coach=uuid.uuid4(), start=NOW + timedelta(days=1), capacity=3)
+    responses = await asyncio.gather(
+        *(
+            client.post("/v1/bookings", json=order_body(user, event), headers=bearer(user, "athlete"))
+            for user in [uuid.uuid4() for _ in range(30)]
+        )
+    )
+    assert outcomes(responses) == Counter({"booked": 3, "overbooked": 27})
+    assert await Booking.filter(event_id=event).count() == 3
+
+
+async def test_one_user_simultaneous_overlapping_orders_in_process(client, settings):
+    athlete = uuid.uuid4()
+    events = [
+        await create_event(settings, NOW, coach=uuid.uuid4(), start=NOW + timedelta(days=1, minutes=i))
+        for i in range(8)
+    ]
+    responses = await asyncio.gather(
+        *(client.post("/v1/bookings", json=order_body(athlete, e), headers=bearer(athlete, "athlete")) for e in events)
+    )
+    assert outcomes(responses) == Counter({"booked": 1, "conflictingUserSchedules": 7})
