@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import asyncpg
 from aerich import Command
+from tortoise.exceptions import DBConnectionError
 
-from leko_bookings.settings import get_settings
+from leko_bookings.settings import dialect_of, get_settings, sqlite_file
 
 DIALECTS = ("postgres", "sqlite")
 APP = "models"
@@ -19,15 +21,6 @@ MODELS = ["leko_bookings.models", "aerich.models"]
 SQLITE_DEFAULTS = {"busy_timeout": "5000"}
 # Arbitrary constant: the key of the session-level advisory lock taken while migrating.
 MIGRATION_LOCK_KEY = 0x4C454B4F
-
-
-def dialect_of(url: str) -> str:
-    scheme = urlsplit(url).scheme
-    if scheme in {"postgres", "postgresql", "asyncpg", "psycopg"}:
-        return "postgres"
-    if scheme == "sqlite":
-        return "sqlite"
-    raise ValueError(f"unsupported database URL scheme {scheme!r} (postgres:// or sqlite://)")
 
 
 def normalize_url(url: str) -> str:
@@ -79,8 +72,6 @@ async def _migration_lock(url: str) -> AsyncIterator[None]:
     if dialect_of(url) != "postgres":
         yield
         return
-    import asyncpg
-
     conn = await asyncpg.connect(_asyncpg_dsn(url))
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
@@ -92,7 +83,7 @@ async def _migration_lock(url: str) -> AsyncIterator[None]:
 async def migrate(url: str | None = None) -> list[str]:
     """Apply the pending migrations of the URL's dialect; return the applied file names."""
     url = url or get_settings().database_url
-    path = get_settings().sqlite_path if dialect_of(url) == "sqlite" else None
+    path = sqlite_file(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     async with _migration_lock(url):
@@ -126,3 +117,28 @@ def make_migrations(name: str, postgres_url: str) -> dict[str, str | None]:
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    DBConnectionError,
+    ConnectionError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether a failure (or what caused it) means the database cannot be reached right now."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _UNAVAILABLE):
+            return True
+        if "database is locked" in str(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False

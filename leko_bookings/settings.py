@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 log = logging.getLogger("leko_bookings")
 
@@ -24,7 +26,7 @@ class Settings(BaseSettings):
         description="postgres://user@host:5432/db?maxsize=20 or sqlite://path",
     )
     jwt_secret: str | None = None
-    jwt_algorithms: list[str] = ["HS256"]
+    jwt_algorithms: Annotated[list[str], NoDecode] = ["HS256"]
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_public_key: str | None = None
@@ -33,27 +35,47 @@ class Settings(BaseSettings):
     max_events_per_order: int = 20
     min_lead_time_minutes: int = 30
 
+    @field_validator("jwt_algorithms", mode="before")
+    @classmethod
+    def _algorithms(cls, value: object) -> object:
+        """`RS256`, `RS256,ES256` or a JSON list."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [a.strip() for a in text.split(",") if a.strip()]
+        return value
+
     @property
     def dialect(self) -> str:
-        scheme = urlsplit(self.database_url).scheme
-        if scheme in {"postgres", "postgresql", "asyncpg", "psycopg"}:
-            return "postgres"
-        if scheme == "sqlite":
-            return "sqlite"
-        raise ValueError(f"LEKO_DATABASE_URL: unsupported scheme {scheme!r}")
+        return dialect_of(self.database_url)
 
     @property
     def sqlite_path(self) -> Path | None:
-        if self.dialect != "sqlite":
-            return None
-        raw = self.database_url.removeprefix("sqlite://").split("?", 1)[0]
-        return None if raw in {"", ":memory:"} else Path(raw)
+        return sqlite_file(self.database_url)
 
     def signing_secret(self) -> str:
         """The HS256 secret: configured, or a generated dev secret kept beside the SQLite file."""
         if self.jwt_secret:
             return self.jwt_secret
         return _dev_secret(self.sqlite_path)
+
+
+def dialect_of(url: str) -> str:
+    scheme = urlsplit(url).scheme
+    if scheme in {"postgres", "postgresql", "asyncpg", "psycopg"}:
+        return "postgres"
+    if scheme == "sqlite":
+        return "sqlite"
+    raise ValueError(f"unsupported database URL scheme {scheme!r} (postgres:// or sqlite://)")
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a sqlite:// URL; None for PostgreSQL or an in-memory database."""
+    if dialect_of(url) != "sqlite":
+        return None
+    raw = url.removeprefix("sqlite://").split("?", 1)[0]
+    return None if raw in {"", ":memory:"} else Path(raw)
 
 
 @lru_cache(maxsize=8)

@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from leko_bookings.errors import DomainError, ErrorCode
+from leko_bookings.db import database_unavailable
+from leko_bookings.errors import DomainError, ErrorCode, Unavailable
 from leko_bookings.http import REQUEST_ID_HEADER, request_id
 
 log = logging.getLogger("leko_bookings.errors")
@@ -69,6 +70,11 @@ def error_response(
 def _describe(errors: list[dict[str, Any]]) -> str:
     parts = []
     for err in errors[:3]:
+        if err.get("type") == "json_invalid":
+            parts.append(
+                f"the body is not valid JSON ({err.get('ctx', {}).get('error', 'unreadable')})"
+            )
+            continue
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
         where = ".".join(loc) or "body"
         parts.append(f"{where}: {err.get('msg', 'invalid')}")
@@ -90,19 +96,23 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
-        error = DomainError(ErrorCode.not_found, f"No such path: {request.url.path}.")
+        error = DomainError(ErrorCode.notFound, f"No such path: {request.url.path}.")
     elif exc.status_code == 405:
         error = DomainError(
             ErrorCode.validation, f"{request.method} is not allowed on {request.url.path}."
         )
     else:
         error = DomainError(ErrorCode.validation, str(exc.detail))
-    response = error_response(request, error)
+    response = error_response(request, error, headers=exc.headers)  # keeps 405's Allow
     response.status_code = exc.status_code
     return response
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if database_unavailable(exc):
+        log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+        error = Unavailable("The database cannot be reached right now; retry shortly.")
+        return error_response(request, error, headers={"Retry-After": "1"})
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(
         request,

@@ -25,7 +25,8 @@ SDL_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 def _mask(error: GraphQLError) -> bool:
     """Hide unexpected failures; keep GraphQL's own errors and domain errors readable."""
     original = error.original_error
-    return original is not None and not isinstance(original, DomainError)
+    # A GraphQLError original is GraphQL's own (e.g. a variable that cannot be coerced).
+    return original is not None and not isinstance(original, (DomainError, GraphQLError))
 
 
 schema = strawberry.Schema(
