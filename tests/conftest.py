@@ -11,7 +11,8 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -115,14 +116,15 @@ def dialect(database: str) -> str:
 
 
 @pytest.fixture
-async def db(database: str) -> AsyncIterator[str]:
+async def db(database: str) -> str:
+    """Each test starts from empty tables."""
     conn = connections.get("default")
     if database.startswith("postgres"):
         await conn.execute_script(f"TRUNCATE {', '.join(TABLES)} CASCADE")
     else:
         for table in TABLES:
             await conn.execute_script(f'DELETE FROM "{table}"')
-    yield database
+    return database
 
 
 @pytest.fixture
@@ -140,13 +142,20 @@ def app(db: str, settings: Settings, clock: FakeClock) -> FastAPI:
     return create_app(settings, clock=clock, manage_database=False)
 
 
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def client_for(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client on the app; every REST response is checked against the contract."""
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
         base_url=BASE_URL,
         event_hooks={"response": [validate_hook]},
     ) as c:
+        yield c
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(app) as c:
         yield c
 
 
@@ -200,6 +209,5 @@ def users(settings: Settings, clock: FakeClock) -> Users:
 
 
 @pytest.fixture(scope="session")
-def repo_root() -> Iterator[Path]:
-    yield Path(__file__).resolve().parents[1]
-
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""A real `leko-bookings serve` process on loopback, for tests that need several workers."""
+"""Real `leko-bookings serve` processes on loopback, for tests that need them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
 
 import httpx
+
+CLI = [sys.executable, "-m", "leko_bookings.cli"]
 
 
 def free_port() -> int:
@@ -19,36 +23,49 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def spawn_server(
+    env: dict[str, str], port: int, args: tuple[str, ...], output: IO
+) -> subprocess.Popen:
+    """`leko-bookings serve` with exactly this environment, its output going to `output`."""
+    return subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--log-level", "warning", *args],
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextmanager
-def live_server(env: dict[str, str], *args: str, start_timeout: float = 60.0) -> Iterator[str]:
+def live_server(
+    env: dict[str, str], *args: str, log: Path | None = None, start_timeout: float = 60.0
+) -> Iterator[str]:
     """Start the CLI's server, wait until it answers, yield its base URL, stop it."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "leko_bookings.cli", "serve", "--port", str(port), "--log-level", "warning", *args],
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + start_timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited {proc.returncode}: {proc.stdout.read() if proc.stdout else ''}")
-            try:
-                if httpx.get(f"{url}/v1/openapi.json", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start in time")
-            time.sleep(0.1)  # waiting for a process to come up, not for simulated time
-        yield url
-    finally:
-        proc.terminate()
+    with open(log or os.devnull, "w") as out:
+        proc = spawn_server({**os.environ, **env}, port, args, out)
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            deadline = time.monotonic() + start_timeout
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"server exited {proc.returncode}")
+                try:
+                    if httpx.get(f"{url}/v1/openapi.json", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("server did not start in time")
+                time.sleep(0.1)  # waiting for a process to come up, not for simulated time
+            yield url
+        finally:
+            stop_server(proc)

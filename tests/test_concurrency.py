@@ -33,7 +33,10 @@ mutation Upsert($events: [EventInput!]!) {
 async def pg_server() -> AsyncIterator[str]:
     name = f"leko_conc_{uuid.uuid4().hex[:8]}"
     await create_pg_database(name)
-    env = {"LEKO_DATABASE_URL": pg_url(name).replace("maxsize=60", "maxsize=20"), "LEKO_JWT_SECRET": SECRET}
+    env = {
+        "LEKO_DATABASE_URL": pg_url(name).replace("maxsize=60", "maxsize=20"),
+        "LEKO_JWT_SECRET": SECRET,
+    }
     try:
         with live_server(env, "--workers", "2") as url:
             yield url
@@ -54,10 +57,14 @@ async def publish(client: httpx.AsyncClient, *events: dict) -> None:
     assert r.json()["data"]["upsertEvents"]["__typename"] == "UpsertEventsSuccess", r.text
 
 
-async def gather_orders(client: httpx.AsyncClient, orders: list[tuple[uuid.UUID, list[uuid.UUID]]]) -> list[httpx.Response]:
+async def gather_orders(
+    client: httpx.AsyncClient, orders: list[tuple[uuid.UUID, list[uuid.UUID]]]
+) -> list[httpx.Response]:
     return await asyncio.gather(
         *(
-            client.post("/v1/bookings", json=order_body(user, *events), headers=bearer(user, "athlete"))
+            client.post(
+                "/v1/bookings", json=order_body(user, *events), headers=bearer(user, "athlete")
+            )
             for user, events in orders
         )
     )
@@ -101,16 +108,22 @@ async def test_one_user_ten_simultaneous_overlapping_orders_across_two_workers(p
         ids = [uuid.UUID(e["eventId"]) for e in events]
         responses = await gather_orders(client, [(athlete, [i]) for i in ids])
         assert outcomes(responses) == Counter({"booked": 1, "conflictingUserSchedules": 9})
-        mine = await client.get("/v1/bookings", params={"userId": str(athlete)}, headers=bearer(athlete, "athlete"))
+        mine = await client.get(
+            "/v1/bookings", params={"userId": str(athlete)}, headers=bearer(athlete, "athlete")
+        )
         assert len(mine.json()) == 1
 
 
 async def test_simultaneous_orders_in_process_never_overbook(client, settings):
     """The same guarantee through one process (SQLite: one writer; PostgreSQL: row locks)."""
-    event = await create_event(settings, NOW, coach=uuid.uuid4(), start=NOW + timedelta(days=1), capacity=3)
+    event = await create_event(
+        settings, NOW, coach=uuid.uuid4(), start=NOW + timedelta(days=1), capacity=3
+    )
     responses = await asyncio.gather(
         *(
-            client.post("/v1/bookings", json=order_body(user, event), headers=bearer(user, "athlete"))
+            client.post(
+                "/v1/bookings", json=order_body(user, event), headers=bearer(user, "athlete")
+            )
             for user in [uuid.uuid4() for _ in range(30)]
         )
     )
@@ -121,10 +134,17 @@ async def test_simultaneous_orders_in_process_never_overbook(client, settings):
 async def test_one_user_simultaneous_overlapping_orders_in_process(client, settings):
     athlete = uuid.uuid4()
     events = [
-        await create_event(settings, NOW, coach=uuid.uuid4(), start=NOW + timedelta(days=1, minutes=i))
+        await create_event(
+            settings, NOW, coach=uuid.uuid4(), start=NOW + timedelta(days=1, minutes=i)
+        )
         for i in range(8)
     ]
     responses = await asyncio.gather(
-        *(client.post("/v1/bookings", json=order_body(athlete, e), headers=bearer(athlete, "athlete")) for e in events)
+        *(
+            client.post(
+                "/v1/bookings", json=order_body(athlete, e), headers=bearer(athlete, "athlete")
+            )
+            for e in events
+        )
     )
     assert outcomes(responses) == Counter({"booked": 1, "conflictingUserSchedules": 7})

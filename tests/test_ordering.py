@@ -17,7 +17,10 @@ BOOK = """
 mutation Book($userId: UUID!, $eventIds: [UUID!]!, $type: PaymentType!) {
   bookEvents(userId: $userId, eventIds: $eventIds, paymentMethod: {type: $type}) {
     __typename
-    ... on BookingOrder { orderId status paymentStatus bookings { bookingId bookingStatus serviceCardinality } }
+    ... on BookingOrder {
+      orderId status paymentStatus
+      bookings { bookingId bookingStatus serviceCardinality }
+    }
     ... on BookingRefused { code message errors { eventId bookingError } }
     ... on Error { code message }
   }
@@ -40,7 +43,8 @@ async def test_order_books_public_event_accepted(client, users, settings):
     assert booking["bookingStatus"] == "Accepted"
     assert booking["serviceCardinality"] == 1
     assert booking["timeslot"]["price"] == 2100
-    assert booking["note"] is None and booking["completed"] is False
+    assert booking["note"] is None
+    assert booking["completed"] is False
     assert await Booking.filter(user_id=users.athlete).count() == 1
 
 
@@ -189,7 +193,8 @@ async def test_canceled_event_is_named(client, users, settings):
     event = await create_event(settings, NOW, coach=users.coach, start=IN_A_DAY, status="Canceled")
     r = await book(client, users.as_athlete, users.athlete, event)
     assert r.status_code == 400
-    assert str(event) in r.json()["message"] and "canceled" in r.json()["message"]
+    assert str(event) in r.json()["message"]
+    assert "canceled" in r.json()["message"]
 
 
 @pytest.mark.parametrize(
@@ -230,7 +235,8 @@ async def test_graphql_book_events_success_and_refusal(client, users, settings):
     )
     result = data["data"]["bookEvents"]
     assert result["__typename"] == "BookingOrder"
-    assert result["status"] == "Confirmed" and result["paymentStatus"] == "Cash"
+    assert result["status"] == "Confirmed"
+    assert result["paymentStatus"] == "Cash"
     assert result["bookings"][0]["bookingStatus"] == "Accepted"
 
     data = await gql(
