@@ -99,8 +99,9 @@ def parse_events(raw: Any) -> list[EventData]:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
+        reason = first["msg"].removeprefix("Value error, ")
         raise validation(
-            f"events.{where}: {first['msg']} ({exc.error_count()} problem(s) in all)."
+            f"events.{where}: {reason} ({exc.error_count()} problem(s) in all)."
         ) from exc
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
+from pydantic.alias_generators import to_camel
 
 from leko_bookings.resolvers import catalog, ordering
 from leko_bookings.schema.context import Info
@@ -29,6 +30,13 @@ UpsertEventsResult = Annotated[
     UpsertEventsSuccess | ValidationError | ForbiddenError,
     strawberry.union("UpsertEventsResult"),
 ]
+
+
+def _contract_names(value: Any) -> Any:
+    """Input field names as the contract and the import file spell them (camelCase)."""
+    if isinstance(value, dict):
+        return {to_camel(k): _contract_names(v) for k, v in value.items()}
+    return value
 
 
 @strawberry.type
@@ -54,6 +62,6 @@ class Mutation:
         description="Create or replace catalog events by eventId (admin, scheduler)."
     )
     async def upsert_events(self, info: Info, events: list[EventInput]) -> UpsertEventsResult:
-        data = catalog.parse_events([dataclasses.asdict(e) for e in events])
+        data = catalog.parse_events([_contract_names(dataclasses.asdict(e)) for e in events])
         saved = await catalog.upsert_events(info.context.ctx, data)
         return UpsertEventsSuccess(events=[Event.of(e) for e in saved])
