@@ -5,6 +5,7 @@ The overbooking rule, the schedule-conflict rule and every other rule of an orde
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -51,8 +52,7 @@ def _check_request(ctx: Context, data: BookEventsInput) -> None:
     limit = ctx.settings.max_events_per_order
     if not 1 <= len(data.event_ids) <= limit:
         raise validation(f"eventIds must hold between 1 and {limit} event ids.")
-    seen: set[UUID] = set()
-    duplicates = [e for e in data.event_ids if e in seen or seen.add(e)]  # type: ignore[func-returns-value]
+    duplicates = [e for e, n in Counter(data.event_ids).items() if n > 1]
     if duplicates:
         raise validation(f"eventIds must be distinct; repeated: {_ids(duplicates)}.")
     payment = data.payment_method

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from tortoise.expressions import Q
@@ -73,15 +74,10 @@ def _paginate(
 ) -> QuerySet:
     if page.after:
         moment, row_id = decode_cursor(page.after)
-        if newest_first:
-            after = Q(**{f"{moment_field}__lt": moment}) | Q(
-                **{moment_field: moment, "id__lt": row_id}
-            )
-        else:
-            after = Q(**{f"{moment_field}__gt": moment}) | Q(
-                **{moment_field: moment, "id__gt": row_id}
-            )
-        query = query.filter(after)
+        op = "lt" if newest_first else "gt"
+        earlier_or_later: dict[str, Any] = {f"{moment_field}__{op}": moment}
+        same_moment: dict[str, Any] = {moment_field: moment, f"id__{op}": row_id}
+        query = query.filter(Q(**earlier_or_later) | Q(**same_moment))
     order = (f"-{moment_field}", "-id") if newest_first else (moment_field, "id")
     query = query.order_by(*order)
     if page.first is not None:

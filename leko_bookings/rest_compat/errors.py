@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -37,7 +38,7 @@ def endpoint_of(request: Request) -> str:
 
 
 def error_response(
-    request: Request, error: DomainError, headers: dict[str, str] | None = None
+    request: Request, error: DomainError, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     endpoint = endpoint_of(request)
     rid = request_id(request)

@@ -41,7 +41,7 @@ def timeslot_json(event: Event) -> dict[str, Any]:
 
 
 def booking_json(booking: Booking, cardinality: int | None) -> dict[str, Any]:
-    event: Event = booking.event  # type: ignore[assignment]
+    event: Event = booking.event
     return {
         "bookingId": str(booking.id),
         "orderId": str(booking.order_id),

@@ -6,13 +6,21 @@ from typing import Any
 
 import strawberry
 
-from leko_bookings.errors import DomainError, Forbidden, NotFound, OrderRefused, ValidationFailed
-from leko_bookings.schema.types import BookingErrorCode, ErrorCodeEnum
+from leko_bookings.errors import (
+    BookingError,
+    DomainError,
+    ErrorCode,
+    Forbidden,
+    NotFound,
+    OrderRefused,
+    ValidationFailed,
+)
+from leko_bookings.schema import enums  # noqa: F401 - the enums first, with their names
 
 
 @strawberry.interface(description="An expected failure; `code` is the contract's Error.code.")
 class Error:
-    code: ErrorCodeEnum
+    code: ErrorCode
     message: str
 
 
@@ -34,7 +42,7 @@ class NotFoundError(Error):
 @strawberry.type
 class BookEventError:
     event_id: strawberry.ID
-    booking_error: BookingErrorCode
+    booking_error: BookingError
 
 
 @strawberry.type(description="No event was booked: `errors` lists each refused event and why.")
@@ -70,4 +78,9 @@ class NotFoundHandler(strawberry.ExceptionHandler[NotFound, NotFoundError]):
         return NotFoundError(**_fields(exception))
 
 
-HANDLERS = [OrderRefusedHandler(), ValidationHandler(), ForbiddenHandler(), NotFoundHandler()]
+HANDLERS: list[strawberry.ExceptionHandler[Any, Any]] = [
+    OrderRefusedHandler(),
+    ValidationHandler(),
+    ForbiddenHandler(),
+    NotFoundHandler(),
+]

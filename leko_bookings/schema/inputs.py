@@ -7,8 +7,7 @@ from uuid import UUID
 
 import strawberry
 
-from leko_bookings.models import EventStatus as EventStatusValue
-from leko_bookings.schema.types import (
+from leko_bookings.models import (
     Currency,
     Eligibility,
     EventStatus,
@@ -17,6 +16,7 @@ from leko_bookings.schema.types import (
     SlotPaymentMethod,
     SlotType,
 )
+from leko_bookings.schema import enums  # noqa: F401 - the enums first, with their names
 
 
 @strawberry.input
@@ -52,4 +52,4 @@ class EventInput:
     start_at: datetime
     end_at: datetime
     timeslot: TimeSlotInput
-    event_status: EventStatus = EventStatusValue.Scheduled
+    event_status: EventStatus = EventStatus.Scheduled

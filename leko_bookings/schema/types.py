@@ -8,23 +8,8 @@ from uuid import UUID
 import strawberry
 
 from leko_bookings import models
-from leko_bookings.errors import BookingError, ErrorCode
+from leko_bookings.schema import enums  # noqa: F401 - the enums first, with their names
 from leko_bookings.schema.context import Info
-
-BookingStatus = strawberry.enum(models.BookingStatus)
-EventStatus = strawberry.enum(models.EventStatus)
-CanceledByRole = strawberry.enum(models.CanceledByRole)
-CancellationReasonCode = strawberry.enum(models.CancellationReasonCode)
-SlotType = strawberry.enum(models.SlotType)
-Level = strawberry.enum(models.Level)
-Eligibility = strawberry.enum(models.Eligibility)
-Currency = strawberry.enum(models.Currency)
-SlotPaymentMethod = strawberry.enum(models.SlotPaymentMethod)
-PaymentType = strawberry.enum(models.PaymentType)
-PaymentStatus = strawberry.enum(models.PaymentStatus)
-OrderStatus = strawberry.enum(models.OrderStatus)
-BookingErrorCode = strawberry.enum(BookingError, name="BookingErrorCode")
-ErrorCodeEnum = strawberry.enum(ErrorCode, name="ErrorCode")
 
 
 @strawberry.type
@@ -33,17 +18,17 @@ class TimeSlot:
     start_time: str
     end_time: str
     number_of_participants: int
-    slot_type: SlotType
+    slot_type: models.SlotType
     age_from: int
     age_to: int
     duration: int
     price: int
-    price_currency: Currency
-    payment_method: SlotPaymentMethod
+    price_currency: models.Currency
+    payment_method: models.SlotPaymentMethod
     address_id: UUID | None
     public: bool | None
-    level: Level | None
-    eligibility: Eligibility | None
+    level: models.Level | None
+    eligibility: models.Eligibility | None
 
     @classmethod
     def of(cls, e: models.Event) -> TimeSlot:
@@ -73,7 +58,7 @@ class Event:
     sport_id: UUID
     start_at: datetime
     end_at: datetime
-    event_status: EventStatus
+    event_status: models.EventStatus
     timeslot: TimeSlot
 
     @classmethod
@@ -98,20 +83,20 @@ class Booking:
     event_id: UUID
     start_at: datetime
     end_at: datetime
-    booking_status: BookingStatus
-    event_status: EventStatus | None
+    booking_status: models.BookingStatus
+    event_status: models.EventStatus | None
     completed: bool
     note: str | None
     canceled_at: datetime | None
-    canceled_by_role: CanceledByRole | None
-    cancellation_reason_code: CancellationReasonCode | None
+    canceled_by_role: models.CanceledByRole | None
+    cancellation_reason_code: models.CancellationReasonCode | None
     cancellation_reason_text: str | None
     sport_id: UUID
     model: strawberry.Private[models.Booking]
 
     @classmethod
     def of(cls, b: models.Booking) -> Booking:
-        event: models.Event = b.event  # type: ignore[assignment]
+        event: models.Event = b.event
         return cls(
             booking_id=b.id,
             order_id=b.order_id,  # type: ignore[arg-type]
@@ -140,19 +125,19 @@ class Booking:
 
     @strawberry.field
     def timeslot(self) -> TimeSlot:
-        return TimeSlot.of(self.model.event)  # type: ignore[arg-type]
+        return TimeSlot.of(self.model.event)
 
     @strawberry.field
     def event(self) -> Event:
-        return Event.of(self.model.event)  # type: ignore[arg-type]
+        return Event.of(self.model.event)
 
 
 @strawberry.type
 class BookingOrder:
     order_id: UUID
     user_id: UUID
-    status: OrderStatus
-    payment_status: PaymentStatus
+    status: models.OrderStatus
+    payment_status: models.PaymentStatus
     created_at: datetime
     bookings: list[Booking]
 
