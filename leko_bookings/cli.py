@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ os.environ.setdefault("AERICH_NO_TORTOISE_V1_WARNING", "1")
 from tortoise import Tortoise
 
 from leko_bookings.auth import Principal, Role, mint_token
-from leko_bookings.db import make_migrations, migrate, tortoise_config
+from leko_bookings.db import DIALECTS, make_migration, migrate, tortoise_config
 from leko_bookings.errors import DomainError
 from leko_bookings.resolvers.catalog import parse_events, upsert_events
 from leko_bookings.resolvers.context import Context
@@ -118,9 +119,29 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_makemigrations(args: argparse.Namespace) -> int:
-    made = make_migrations(args.name, args.postgres_url)
-    for dialect, name in made.items():
-        print(f"{dialect}: {name or 'no changes'}")
+    """Every dialect together, each in a fresh process (see `db.make_migration`)."""
+    if args.dialect:
+        made = make_migration(args.dialect, args.name, args.postgres_url)
+        print(f"{args.dialect}: {made or 'no changes'}")
+        return 0
+    for dialect in DIALECTS:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "leko_bookings.cli",
+                "makemigrations",
+                "--dialect",
+                dialect,
+                "--name",
+                args.name,
+                "--postgres-url",
+                args.postgres_url,
+            ],
+            check=False,
+        )
+        if done.returncode != 0:
+            return done.returncode
     return 0
 
 
@@ -173,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("LEKO_MIGRATIONS_PG_URL", "postgres://postgres@127.0.0.1:5432/test"),
         help="a PostgreSQL server of the production version, for its DDL (nothing is written)",
     )
+    mk.add_argument("--dialect", choices=DIALECTS, help=argparse.SUPPRESS)
     mk.set_defaults(run=cmd_makemigrations)
 
     export = sub.add_parser("export-schema", help="write the GraphQL SDL (default: schema.graphql)")

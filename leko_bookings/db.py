@@ -104,19 +104,12 @@ async def _make_migration(dialect: str, url: str, name: str) -> str | None:
         return await command.migrate(name, no_input=True, offline=True)
 
 
-def make_migrations(name: str, postgres_url: str) -> dict[str, str | None]:
-    """Generate the next migration of every dialect from the models, together.
-
-    Offline: the DDL is generated for the dialect of each URL (PostgreSQL: the given
-    server; SQLite: in memory) and no database is written. Each dialect runs in its own
-    event loop because Tortoise keeps its state per context.
-    """
-    urls = {"postgres": postgres_url, "sqlite": "sqlite://:memory:"}
-    return {d: asyncio.run(_make_migration(d, urls[d], name)) for d in DIALECTS}
-
-
-def run(coro: Any) -> Any:
-    return asyncio.run(coro)
+def make_migration(dialect: str, name: str, postgres_url: str) -> str | None:
+    """Generate the next migration of one dialect from the models (offline: nothing is written
+    to any database). Run one dialect per process: aerich keeps its pending operations in
+    class-level state, which would leak one dialect's DDL into the other's migration."""
+    url = postgres_url if dialect == "postgres" else "sqlite://:memory:"
+    return asyncio.run(_make_migration(dialect, url, name))
 
 
 _UNAVAILABLE: tuple[type[BaseException], ...] = (

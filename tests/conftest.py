@@ -35,7 +35,7 @@ os.environ.setdefault("AERICH_NO_TORTOISE_V1_WARNING", "1")
 PG_ADMIN_URL = os.environ.get("LEKO_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 SECRET = "test-secret-" + "x" * 40
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
-TABLES = ("booking", "booking_order", "event")
+TABLES = ("booking_history", "booking", "booking_order", "event")
 
 
 class FakeClock:

@@ -3,12 +3,14 @@
 from leko_bookings.models.booking import Booking
 from leko_bookings.models.enums import (
     SEAT_HOLDING,
+    ActorRole,
     BookingStatus,
     CanceledByRole,
     CancellationReasonCode,
     Currency,
     Eligibility,
     EventStatus,
+    HistoryAction,
     Level,
     OrderStatus,
     PaymentStatus,
@@ -17,11 +19,14 @@ from leko_bookings.models.enums import (
     SlotType,
 )
 from leko_bookings.models.event import Event
+from leko_bookings.models.history import BookingHistory
 from leko_bookings.models.order import Order
 
 __all__ = [
     "SEAT_HOLDING",
+    "ActorRole",
     "Booking",
+    "BookingHistory",
     "BookingStatus",
     "CanceledByRole",
     "CancellationReasonCode",
@@ -29,6 +34,7 @@ __all__ = [
     "Eligibility",
     "Event",
     "EventStatus",
+    "HistoryAction",
     "Level",
     "Order",
     "OrderStatus",

@@ -31,14 +31,16 @@ class Booking(Model):
     price = fields.BigIntField()
     price_currency = fields.CharEnumField(Currency, max_length=8)
     completed = fields.BooleanField(db_default=False)
-    note = fields.TextField(null=True)
+    note: str | None = fields.TextField(null=True)
     canceled_at = fields.DatetimeField(null=True)
     canceled_by_role = fields.CharEnumField(CanceledByRole, max_length=16, null=True)
     cancellation_reason_code = fields.CharEnumField(
         CancellationReasonCode, max_length=16, null=True
     )
-    cancellation_reason_text = fields.TextField(null=True)
+    cancellation_reason_text: str | None = fields.TextField(null=True)
     dismissed_at = fields.DatetimeField(null=True)
+    dispute_reason: str | None = fields.TextField(null=True)
+    dispute_resolution: str | None = fields.TextField(null=True)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
 

@@ -80,3 +80,27 @@ SEAT_HOLDING: tuple[BookingStatus, ...] = (
     BookingStatus.DisputeDone,
 )
 """Statuses in which a booking holds a seat of its event (SPEC_NOTES, Booking rules)."""
+
+
+class ActorRole(StrEnum):
+    """Who acted on a booking, as the history records it."""
+
+    Athlete = "Athlete"
+    Coach = "Coach"
+    Admin = "Admin"
+    Scheduler = "Scheduler"
+    System = "System"
+
+
+class HistoryAction(StrEnum):
+    Booked = "Booked"
+    Accepted = "Accepted"
+    Rejected = "Rejected"
+    Canceled = "Canceled"
+    DisputeOpened = "DisputeOpened"
+    DisputeResolved = "DisputeResolved"
+    Completed = "Completed"
+    CompletionUndone = "CompletionUndone"
+    NoteChanged = "NoteChanged"
+    Dismissed = "Dismissed"
+    CoachErased = "CoachErased"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from leko_bookings.auth import Role
-from leko_bookings.errors import forbidden, not_found
+from leko_bookings.errors import NotFound, forbidden
 from leko_bookings.models import Booking, Event
 from leko_bookings.resolvers.context import Context
 
@@ -40,4 +40,8 @@ def ensure_sees_booking(ctx: Context, booking: Booking | None, booking_id: UUID)
         me in (booking.user_id, booking.coach_id) or ctx.principal.has(Role.admin, Role.scheduler)
     ):
         return booking
-    raise not_found(f"Booking {booking_id} was not found.")
+    raise booking_not_found(booking_id)
+
+
+def booking_not_found(booking_id: UUID) -> NotFound:
+    return NotFound(f"Booking {booking_id} was not found.")

@@ -21,6 +21,7 @@ from leko_bookings.auth import Role
 from leko_bookings.errors import validation
 from leko_bookings.models import (
     Booking,
+    CanceledByRole,
     Currency,
     Eligibility,
     Event,
@@ -30,8 +31,10 @@ from leko_bookings.models import (
     SlotType,
 )
 from leko_bookings.resolvers.access import require_roles
+from leko_bookings.resolvers.cancellation import cancel_seats
 from leko_bookings.resolvers.common import utc
 from leko_bookings.resolvers.context import Context
+from leko_bookings.resolvers.history import actor_of
 
 MAX_EVENTS_PER_UPSERT = 1000
 
@@ -144,7 +147,8 @@ async def upsert_events(ctx: Context, events: list[EventData]) -> list[Event]:
     """Create or replace events by eventId, in one transaction.
 
     A moved event moves its bookings (they show the event's current times); a booking keeps
-    the price it was booked at.
+    the price it was booked at. An event that becomes Canceled cancels its live bookings ahead,
+    exactly as `cancel_event` does.
     """
     require_roles(ctx, Role.admin, Role.scheduler)
     if not 1 <= len(events) <= MAX_EVENTS_PER_UPSERT:
@@ -175,5 +179,8 @@ async def upsert_events(ctx: Context, events: list[EventData]) -> list[Event]:
                     coach_id=cols["coach_id"],
                     updated_at=ctx.now,
                 )
+            if cols["status"] is EventStatus.Canceled and event.status is not EventStatus.Canceled:
+                event.update_from_dict(cols)
+                await cancel_seats(ctx, event, actor_of(ctx), CanceledByRole.Coach)
     by_id = {e.id: e for e in await Event.filter(id__in=ids)}
     return [by_id[i] for i in ids]

@@ -20,6 +20,7 @@ from leko_bookings.models import (
     BookingStatus,
     Event,
     EventStatus,
+    HistoryAction,
     Order,
     PaymentStatus,
     PaymentType,
@@ -27,6 +28,8 @@ from leko_bookings.models import (
 from leko_bookings.resolvers.access import ensure_acts_for
 from leko_bookings.resolvers.common import lock_user, overlaps
 from leko_bookings.resolvers.context import Context
+from leko_bookings.resolvers.history import actor_of, entry, record
+from leko_bookings.resolvers.state_machine import Party
 from leko_bookings.resolvers.views import OrderView
 
 
@@ -172,4 +175,10 @@ async def book_events(ctx: Context, data: BookEventsInput) -> OrderView:
             for event in requested
         ]
         await Booking.bulk_create(bookings)
+        booked = actor_of(
+            ctx, Party.athlete if ctx.principal.user_id == data.user_id else Party.admin
+        )
+        await record(
+            [entry(b, ctx, booked, HistoryAction.Booked, target=b.status) for b in bookings]
+        )
     return OrderView(order, bookings)

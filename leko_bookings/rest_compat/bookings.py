@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BeforeValidator
+from pydantic import BaseModel, BeforeValidator, StrictBool, StrictStr
 
 from leko_bookings.http import Ctx, check_traceparent
-from leko_bookings.resolvers import ordering, reading
+from leko_bookings.models import Booking
+from leko_bookings.resolvers import erasure, ordering, reading, records
 from leko_bookings.resolvers.common import PageRequest
 from leko_bookings.rest_compat.serialize import bookings_json, orders_json
 
@@ -44,8 +45,7 @@ async def get_user_booking_orders(
 
 @router.get("/bookings/{bookingId}")
 async def get_booking_by_id(ctx: Ctx, bookingId: UUID) -> JSONResponse:
-    booking = await reading.get_booking(ctx, bookingId)
-    return JSONResponse((await bookings_json([booking]))[0])
+    return await _booking_response(await reading.get_booking(ctx, bookingId))
 
 
 @router.get("/bookings")
@@ -59,3 +59,41 @@ async def get_bookings(
     query = reading.BookingFilter(userId, eventId, startAt, endAt, PageRequest())
     page = await reading.list_bookings(ctx, query)
     return JSONResponse(await bookings_json(page.items))
+
+
+class CompletedBody(BaseModel):
+    completed: StrictBool
+
+
+class NoteBody(BaseModel):
+    note: StrictStr
+
+
+async def _booking_response(booking: Booking) -> JSONResponse:
+    return JSONResponse((await bookings_json([booking]))[0])
+
+
+@router.patch("/bookings/{bookingId}/completed")
+async def mark_booking_as_completed(ctx: Ctx, bookingId: UUID, body: CompletedBody) -> JSONResponse:
+    return await _booking_response(await records.mark_completed(ctx, bookingId, body.completed))
+
+
+@router.patch("/bookings/{bookingId}/note")
+async def add_booking_note(ctx: Ctx, bookingId: UUID, body: NoteBody) -> JSONResponse:
+    return await _booking_response(await records.add_note(ctx, bookingId, body.note))
+
+
+@router.post("/bookings/{bookingId}/dismiss", status_code=204)
+async def dismiss_booking(ctx: Ctx, bookingId: UUID, userId: Annotated[UUID, Query()]) -> Response:
+    await records.dismiss_booking(ctx, bookingId, userId)
+    return Response(status_code=204)
+
+
+@router.delete("/users", status_code=204)
+async def delete_user_from_bookings(
+    ctx: Ctx,
+    current_user_id: Annotated[UUID, Header(alias="x-current-user-id")],
+    userId: Annotated[UUID | None, Query()] = None,
+) -> Response:
+    await erasure.erase_user(ctx, current_user_id, userId)
+    return Response(status_code=204)

@@ -7,6 +7,7 @@ from pathlib import Path
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.tools import merge_types
 
 from leko_bookings.errors import DomainError
 from leko_bookings.schema.errors import (
@@ -16,7 +17,8 @@ from leko_bookings.schema.errors import (
     NotFoundError,
     ValidationError,
 )
-from leko_bookings.schema.mutations import Mutation
+from leko_bookings.schema.lifecycle import LifecycleMutation
+from leko_bookings.schema.mutations import Mutation as OrderingMutation
 from leko_bookings.schema.queries import Query
 
 SDL_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
@@ -28,6 +30,8 @@ def _mask(error: GraphQLError) -> bool:
     # A GraphQLError original is GraphQL's own (e.g. a variable that cannot be coerced).
     return original is not None and not isinstance(original, (DomainError, GraphQLError))
 
+
+Mutation = merge_types("Mutation", (OrderingMutation, LifecycleMutation))
 
 schema = strawberry.Schema(
     query=Query,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 import strawberry
 from fastapi import Depends, Request
@@ -11,9 +12,15 @@ from strawberry.fastapi import BaseContext
 
 from leko_bookings.errors import unauthorized
 from leko_bookings.http import current_principal, resolver_context
-from leko_bookings.models import Booking
+from leko_bookings.models import Booking, BookingHistory
 from leko_bookings.resolvers.context import Context
+from leko_bookings.resolvers.history import history_of
 from leko_bookings.resolvers.views import service_cardinalities
+
+
+async def _histories(booking_ids: list[UUID]) -> list[list[BookingHistory]]:
+    grouped = await history_of(booking_ids)
+    return [grouped.get(i, []) for i in booking_ids]
 
 
 async def _cardinalities(bookings: list[Booking]) -> list[int | None]:
@@ -28,6 +35,7 @@ class GraphQLContext(BaseContext):
         self.cardinality: DataLoader[Booking, int | None] = DataLoader(
             load_fn=_cardinalities, cache_key_fn=lambda b: b.id
         )
+        self.history: DataLoader[UUID, list[BookingHistory]] = DataLoader(load_fn=_histories)
 
     @property
     def ctx(self) -> Context:

@@ -25,6 +25,8 @@ for _enum in (
     models.PaymentType,
     models.PaymentStatus,
     models.OrderStatus,
+    models.ActorRole,
+    models.HistoryAction,
     ErrorCode,
 ):
     strawberry.enum(_enum)

@@ -74,6 +74,29 @@ class Event:
         )
 
 
+@strawberry.type(description="One step of a booking's history: who did what, when.")
+class BookingHistoryEntry:
+    at: datetime
+    actor_id: UUID | None
+    actor_role: models.ActorRole
+    action: models.HistoryAction
+    from_status: models.BookingStatus | None
+    to_status: models.BookingStatus | None
+    detail: str | None
+
+    @classmethod
+    def of(cls, h: models.BookingHistory) -> BookingHistoryEntry:
+        return cls(
+            at=h.at,
+            actor_id=h.actor_id,
+            actor_role=h.actor_role,
+            action=h.action,
+            from_status=h.from_status,
+            to_status=h.to_status,
+            detail=h.detail,
+        )
+
+
 @strawberry.type
 class Booking:
     booking_id: UUID
@@ -92,6 +115,9 @@ class Booking:
     cancellation_reason_code: models.CancellationReasonCode | None
     cancellation_reason_text: str | None
     sport_id: UUID
+    dismissed_at: datetime | None
+    dispute_reason: str | None
+    dispute_resolution: str | None
     model: strawberry.Private[models.Booking]
 
     @classmethod
@@ -114,6 +140,9 @@ class Booking:
             cancellation_reason_code=b.cancellation_reason_code,
             cancellation_reason_text=b.cancellation_reason_text,
             sport_id=event.sport_id,
+            dismissed_at=b.dismissed_at,
+            dispute_reason=b.dispute_reason,
+            dispute_resolution=b.dispute_resolution,
             model=b,
         )
 
@@ -122,6 +151,10 @@ class Booking:
     )
     async def service_cardinality(self, info: Info) -> int | None:
         return await info.context.cardinality.load(self.model)
+
+    @strawberry.field(description="Append-only: who did what to this booking, oldest first.")
+    async def history(self, info: Info) -> list[BookingHistoryEntry]:
+        return [BookingHistoryEntry.of(h) for h in await info.context.history.load(self.booking_id)]
 
     @strawberry.field
     def timeslot(self) -> TimeSlot:

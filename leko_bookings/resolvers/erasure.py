@@ -1,0 +1,77 @@
+"""Erasing a user's data (SPEC_NOTES, DELETE /users): nothing of theirs is left anywhere.
+
+As an athlete, their bookings go with their orders, notes, disputes and history. As a coach,
+the athletes' bookings stay theirs but lose every trace of the coach: the coach id becomes the
+nil UUID on those bookings and on the coach's events, notes are cleared, the events become
+Canceled, and bookings still ahead are canceled by the system. As an actor in other bookings'
+histories, they become anonymous.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from tortoise.transactions import in_transaction
+
+from leko_bookings.errors import Forbidden, NotFound
+from leko_bookings.models import (
+    Booking,
+    BookingHistory,
+    CanceledByRole,
+    Event,
+    EventStatus,
+    HistoryAction,
+    Order,
+)
+from leko_bookings.resolvers.cancellation import cancel_seats
+from leko_bookings.resolvers.common import lock_user
+from leko_bookings.resolvers.context import Context
+from leko_bookings.resolvers.history import SYSTEM, entry, record
+
+NIL = UUID(int=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    user_id: UUID
+    deleted_bookings: int
+    anonymized_bookings: int
+    canceled_events: int
+
+
+def target_of(ctx: Context, current_user_id: UUID, user_id: UUID | None) -> UUID:
+    """Whom to erase: the current user (the token's subject), or anyone for an admin."""
+    if current_user_id != ctx.principal.user_id:
+        raise Forbidden("x-current-user-id must be the id of the token's subject.")
+    target = user_id or current_user_id
+    if target != ctx.principal.user_id and not ctx.principal.is_admin:
+        raise Forbidden("Only an admin can delete another user's data.")
+    return target
+
+
+async def erase_user(ctx: Context, current_user_id: UUID, user_id: UUID | None = None) -> Erasure:
+    target = target_of(ctx, current_user_id, user_id)
+    async with in_transaction() as conn:
+        await lock_user(conn, target)
+        events = await Event.filter(coach_id=target).order_by("id").select_for_update()
+        own = await Booking.filter(user_id=target).count()
+        coached = await Booking.filter(coach_id=target).values_list("id", flat=True)
+        acted = await BookingHistory.filter(actor_id=target).exists()
+        orders = await Order.filter(user_id=target).exists()
+        if not (events or own or coached or acted or orders):
+            raise NotFound(f"No data of user {target} is held here.")
+
+        await Booking.filter(user_id=target).delete()  # their history goes with them (cascade)
+        await Order.filter(user_id=target).delete()
+
+        for event in events:
+            await cancel_seats(ctx, event, SYSTEM, CanceledByRole.System)
+        remaining = await Booking.filter(coach_id=target)
+        await Booking.filter(coach_id=target).update(coach_id=NIL, note=None, updated_at=ctx.now)
+        await Event.filter(coach_id=target).update(
+            coach_id=NIL, status=EventStatus.Canceled, updated_at=ctx.now
+        )
+        await BookingHistory.filter(actor_id=target).update(actor_id=None)
+        await record([entry(b, ctx, SYSTEM, HistoryAction.CoachErased) for b in remaining])
+    return Erasure(target, own, len(coached), len(events))

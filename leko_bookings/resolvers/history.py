@@ -1,0 +1,75 @@
+"""The append-only booking history: recording what happened, and reading it back."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from uuid import UUID, uuid4
+
+from leko_bookings.auth import Role
+from leko_bookings.models import ActorRole, Booking, BookingHistory, BookingStatus, HistoryAction
+from leko_bookings.resolvers.context import Context
+from leko_bookings.resolvers.state_machine import Party
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    user_id: UUID | None
+    role: ActorRole
+
+
+SYSTEM = Actor(None, ActorRole.System)
+_ROLE_OF_PARTY = {
+    Party.athlete: ActorRole.Athlete,
+    Party.coach: ActorRole.Coach,
+    Party.admin: ActorRole.Admin,
+    Party.system: ActorRole.System,
+}
+
+
+def actor_of(ctx: Context, party: Party | None = None) -> Actor:
+    """The caller as the history names them (an operator acting for the system is named)."""
+    if party is not None:
+        return Actor(ctx.principal.user_id, _ROLE_OF_PARTY[party])
+    if ctx.principal.is_admin:
+        return Actor(ctx.principal.user_id, ActorRole.Admin)
+    if ctx.principal.has(Role.scheduler):
+        return Actor(ctx.principal.user_id, ActorRole.Scheduler)
+    return Actor(ctx.principal.user_id, ActorRole.Athlete)
+
+
+def entry(
+    booking: Booking,
+    ctx: Context,
+    actor: Actor,
+    action: HistoryAction,
+    *,
+    source: BookingStatus | None = None,
+    target: BookingStatus | None = None,
+    detail: str | None = None,
+) -> BookingHistory:
+    return BookingHistory(
+        id=uuid4(),
+        booking_id=booking.id,
+        at=ctx.now,
+        actor_id=actor.user_id,
+        actor_role=actor.role,
+        action=action,
+        from_status=source,
+        to_status=target,
+        detail=detail,
+    )
+
+
+async def record(entries: list[BookingHistory]) -> None:
+    if entries:
+        await BookingHistory.bulk_create(entries)
+
+
+async def history_of(booking_ids: list[UUID]) -> dict[UUID, list[BookingHistory]]:
+    """The history of many bookings at once, oldest first (one query)."""
+    grouped: dict[UUID, list[BookingHistory]] = defaultdict(list)
+    rows = await BookingHistory.filter(booking_id__in=booking_ids).order_by("at", "id")
+    for row in rows:
+        grouped[UUID(str(row.booking_id))].append(row)
+    return grouped
