@@ -231,9 +231,8 @@ async def notify_bookings(ctx: Context, channel: Channel) -> NotifySummary:
     summary = NotifySummary()
     summary.expired_bookings = await expire_pending_bookings(ctx, batch)
     summary.queued = await enqueue_due(ctx)
+    # Until nothing is claimable: a short batch only means other runs hold some rows.
     while rows := await claim(ctx, batch):
         summary.claimed += len(rows)
         await _record(ctx, await _deliver(ctx, channel, rows), summary)
-        if len(rows) < batch:
-            break
     return summary
