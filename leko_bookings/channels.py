@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -50,9 +51,13 @@ class Message:
         }
 
 
+Failures = dict[UUID, str]
+"""The notifications of a batch that were not delivered, with why."""
+
+
 class Channel(Protocol):
-    async def deliver(self, message: Message) -> None:
-        """Deliver or raise DeliveryFailed."""
+    async def deliver(self, messages: list[Message]) -> Failures:
+        """Deliver a batch; return the ones that failed (the rest were delivered)."""
 
     async def aclose(self) -> None: ...
 
@@ -60,9 +65,13 @@ class Channel(Protocol):
 class LogChannel:
     """A structured log line per notification (logger `leko_bookings.notifications`)."""
 
-    async def deliver(self, message: Message) -> None:
-        if log.isEnabledFor(logging.INFO):
-            log.info("notification %s", json.dumps(message.payload(), separators=(",", ":")))
+    async def deliver(self, messages: list[Message]) -> Failures:
+        if messages and log.isEnabledFor(logging.INFO):
+            lines = (
+                "notification " + json.dumps(m.payload(), separators=(",", ":")) for m in messages
+            )
+            log.info("%s", "\n".join(lines))  # one line per notification, one call per batch
+        return {}
 
     async def aclose(self) -> None:
         return None
@@ -77,12 +86,26 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 class WebhookChannel:
     """A JSON POST per notification, signed; a non-2xx answer or a timeout is a failure."""
 
-    def __init__(self, url: str, secret: str, timeout: float) -> None:
+    def __init__(self, url: str, secret: str, timeout: float, concurrency: int = 32) -> None:
         self.url = url
         self.secret = secret
         self.client = httpx.AsyncClient(timeout=timeout)
+        self.limit = asyncio.Semaphore(concurrency)
 
-    async def deliver(self, message: Message) -> None:
+    async def deliver(self, messages: list[Message]) -> Failures:
+        failures: Failures = {}
+
+        async def one(message: Message) -> None:
+            async with self.limit:
+                try:
+                    await self.post(message)
+                except DeliveryFailed as exc:
+                    failures[message.id] = str(exc)[:500]
+
+        await asyncio.gather(*(one(m) for m in messages))
+        return failures
+
+    async def post(self, message: Message) -> None:
         body = json.dumps(message.payload(), separators=(",", ":")).encode()
         headers = {
             "Content-Type": "application/json",
@@ -105,6 +128,9 @@ def channel_from_settings(settings: Settings) -> Channel:
         if not settings.webhook_url or not settings.webhook_secret:
             raise ValueError("the webhook channel needs LEKO_WEBHOOK_URL and LEKO_WEBHOOK_SECRET")
         return WebhookChannel(
-            settings.webhook_url, settings.webhook_secret, settings.webhook_timeout_seconds
+            settings.webhook_url,
+            settings.webhook_secret,
+            settings.webhook_timeout_seconds,
+            settings.notify_concurrency,
         )
     return LogChannel()

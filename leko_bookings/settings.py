@@ -40,7 +40,6 @@ class Settings(BaseSettings):
     notification_max_attempts: int = Field(default=5, ge=1)
     notification_backoff_seconds: int = Field(default=60, ge=1)
     notify_batch_size: int = Field(default=1000, ge=1, le=10_000)
-    notify_lease_seconds: int = Field(default=300, ge=1)
     notify_concurrency: int = Field(default=32, ge=1, le=1000)
     max_events_per_order: int = 20
     min_lead_time_minutes: int = 30

@@ -26,7 +26,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from leko_bookings.app import create_app
 from leko_bookings.auth import mint_token
-from leko_bookings.channels import DeliveryFailed, Message
+from leko_bookings.channels import Message
 from leko_bookings.db import tortoise_config
 from leko_bookings.settings import Settings
 from tests.contract import BASE_URL, validate_hook
@@ -145,10 +145,11 @@ class RecordingChannel:
         self.delivered: list[Message] = []
         self.fail = False
 
-    async def deliver(self, message: Message) -> None:
+    async def deliver(self, messages: list[Message]) -> dict[uuid.UUID, str]:
         if self.fail:
-            raise DeliveryFailed("the receiver is down")
-        self.delivered.append(message)
+            return {m.id: "the receiver is down" for m in messages}
+        self.delivered.extend(messages)
+        return {}
 
     async def aclose(self) -> None:
         return None

@@ -19,7 +19,6 @@ class Notification(Model):
     attempts = fields.IntField(db_default=0)
     next_attempt_at = fields.DatetimeField()
     valid_until = fields.DatetimeField(null=True)
-    claimed_until = fields.DatetimeField(null=True)
     last_error: str | None = fields.TextField(null=True)
     created_at = fields.DatetimeField()
     sent_at = fields.DatetimeField(null=True)

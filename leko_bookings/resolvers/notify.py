@@ -2,25 +2,26 @@
 
 1. Pending bookings still pending at their event's start are canceled by the system.
 2. Time-driven notifications due now are queued (a unique key makes repeats no-ops).
-3. Pending notifications are claimed in batches (`FOR UPDATE SKIP LOCKED` and a lease, so two
-   runs never take the same row), delivered, and their outcome recorded: sent; or retried later
-   with exponential backoff, then failed and visible; or expired when their moment has passed.
+3. Pending notifications are claimed in batches (`FOR UPDATE SKIP LOCKED`, so two runs never
+   take the same row), delivered, and their outcome recorded in the same transaction: sent; or
+   retried later with exponential backoff, then failed and visible; or expired when their
+   moment has passed.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from tortoise import connections
+from tortoise import BaseDBAsyncClient
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from leko_bookings.auth import Role
-from leko_bookings.channels import Channel, DeliveryFailed, Message
+from leko_bookings.channels import Channel, Message
 from leko_bookings.models import (
     Booking,
     BookingStatus,
@@ -92,136 +93,101 @@ async def expire_pending_bookings(ctx: Context, batch: int) -> int:
 
 
 _CLAIM = """
-UPDATE notification SET claimed_until = {p1}, attempts = attempts + 1
-WHERE id IN (
-  SELECT id FROM notification
-  WHERE status = 'Pending' AND next_attempt_at <= {p2}
-    AND (claimed_until IS NULL OR claimed_until <= {p2})
-  ORDER BY next_attempt_at, id
-  LIMIT {p3} {lock}
-)
-RETURNING id, booking_id, rule, recipient_id, recipient_role, attempts, valid_until, created_at
+SELECT n.id, n.booking_id, n.rule, n.recipient_id, n.recipient_role, n.attempts + 1 AS attempts,
+       n.valid_until, n.created_at, b.event_id, b.start_at, b.end_at, b.status AS booking_status
+FROM notification n JOIN booking b ON b.id = n.booking_id
+WHERE n.status = 'Pending' AND n.next_attempt_at <= {now}
+ORDER BY n.next_attempt_at
+LIMIT {limit} {lock}
 """
 
 
-async def claim(ctx: Context, batch: int) -> list[dict[str, Any]]:
-    """Take up to `batch` due notifications for this run: rows another run holds are skipped,
-    and the lease keeps them from being taken again until it ends."""
-    conn = connections.get("default")
-    lease = ctx.now + timedelta(seconds=ctx.settings.notify_lease_seconds)
+async def claim(ctx: Context, conn: BaseDBAsyncClient, batch: int) -> list[dict[str, Any]]:
+    """Inside the run's transaction: lock up to `batch` due notifications with their bookings.
+    Rows another run holds are skipped (PostgreSQL); SQLite has one writer at a time."""
     if conn.capabilities.dialect == "postgres":
-        sql = _CLAIM.format(p1="$1", p2="$2", p3="$3", lock="FOR UPDATE SKIP LOCKED")
-        params: list[Any] = [lease, ctx.now, batch]
-    else:  # one writer: the statement is atomic
-        sql = _CLAIM.format(p1="?", p2="?", p3="?", lock="")
-        params = [lease, ctx.now, ctx.now, batch]
-    # execute_query would not fetch an UPDATE's RETURNING rows on asyncpg
-    return await conn.execute_query_dict(sql, params)
+        sql = _CLAIM.format(now="$1", limit="$2", lock="FOR UPDATE OF n SKIP LOCKED")
+    else:
+        sql = _CLAIM.format(now="?", limit="?", lock="")
+    return await conn.execute_query_dict(sql, [ctx.now, batch])
 
 
 def _uuid(value: Any) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
 
 
-def _instant(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
+def _instant(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
-async def _messages(rows: list[dict[str, Any]]) -> list[Message]:
-    booking_ids = {_uuid(r["booking_id"]) for r in rows}
-    summaries = {
-        _uuid(b["id"]): b
-        for b in await Booking.filter(id__in=booking_ids).values(
-            "id", "event_id", "start_at", "end_at", "status"
-        )
-    }
-
-    def booking(booking_id: UUID) -> dict[str, Any]:
-        b = summaries.get(booking_id)
-        if b is None:
-            return {}
-        return {
-            "eventId": str(b["event_id"]),
-            "startAt": b["start_at"].isoformat(),
-            "endAt": b["end_at"].isoformat(),
-            "bookingStatus": str(b["status"]),
-        }
-
-    return [
-        Message(
-            id=_uuid(r["id"]),
-            rule=r["rule"],
-            booking_id=_uuid(r["booking_id"]),
-            recipient_id=_uuid(r["recipient_id"]),
-            recipient_role=str(r["recipient_role"]),
-            attempt=int(r["attempts"]),
-            created_at=_instant(r["created_at"]) or datetime.min,
-            booking=booking(_uuid(r["booking_id"])),
-        )
-        for r in rows
-    ]
+def _message(row: dict[str, Any]) -> Message:
+    return Message(
+        id=_uuid(row["id"]),
+        rule=row["rule"],
+        booking_id=_uuid(row["booking_id"]),
+        recipient_id=_uuid(row["recipient_id"]),
+        recipient_role=str(row["recipient_role"]),
+        attempt=int(row["attempts"]),
+        created_at=_instant(row["created_at"]),
+        booking={
+            "eventId": str(row["event_id"]),
+            "startAt": _instant(row["start_at"]).isoformat(),
+            "endAt": _instant(row["end_at"]).isoformat(),
+            "bookingStatus": str(row["booking_status"]),
+        },
+    )
 
 
-@dataclass(slots=True)
-class _Outcomes:
-    sent: list[UUID] = field(default_factory=list)
-    expired: list[UUID] = field(default_factory=list)
-    failed: dict[UUID, tuple[int, str]] = field(default_factory=dict)
+async def _update(conn: BaseDBAsyncClient, ids: list[UUID], **values: Any) -> None:
+    """Count an attempt and set columns of many notifications (PostgreSQL: one array
+    parameter rather than an IN list of thousands)."""
+    if conn.capabilities.dialect != "postgres":
+        await Notification.filter(id__in=ids).update(attempts=F("attempts") + 1, **values)
+        return
+    assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(values, start=2))
+    params = [v.value if isinstance(v, NotificationStatus) else v for v in values.values()]
+    sql = (
+        f"UPDATE notification SET attempts = attempts + 1, {assignments} WHERE id = ANY($1::uuid[])"
+    )
+    await conn.execute_query(sql, [ids, *params])
 
 
-async def _deliver(ctx: Context, channel: Channel, rows: list[dict[str, Any]]) -> _Outcomes:
-    outcomes = _Outcomes()
-    live = []
-    for row in rows:
-        valid_until = _instant(row["valid_until"])
-        if valid_until is not None and ctx.now >= valid_until:
-            outcomes.expired.append(_uuid(row["id"]))
-        else:
-            live.append(row)
-    limit = asyncio.Semaphore(ctx.settings.notify_concurrency)
-
-    async def one(message: Message) -> None:
-        async with limit:
-            try:
-                await channel.deliver(message)
-            except DeliveryFailed as exc:
-                outcomes.failed[message.id] = (message.attempt, str(exc)[:500])
-            else:
-                outcomes.sent.append(message.id)
-
-    await asyncio.gather(*(one(m) for m in await _messages(live)))
-    return outcomes
-
-
-async def _record(ctx: Context, outcomes: _Outcomes, summary: NotifySummary) -> None:
+async def _deliver(
+    ctx: Context,
+    conn: BaseDBAsyncClient,
+    channel: Channel,
+    rows: list[dict[str, Any]],
+    summary: NotifySummary,
+) -> None:
+    """Deliver a claimed batch and record each outcome: sent; expired (its moment has passed);
+    or failed, to be retried with exponential backoff, then failed for good and visible."""
     now, settings = ctx.now, ctx.settings
-    if outcomes.sent:
-        await Notification.filter(id__in=outcomes.sent).update(
-            status=NotificationStatus.Sent, sent_at=now, claimed_until=None, last_error=None
-        )
-    if outcomes.expired:
-        await Notification.filter(id__in=outcomes.expired).update(
-            status=NotificationStatus.Expired, claimed_until=None
-        )
+    expired = [
+        r for r in rows if r["valid_until"] is not None and now >= _instant(r["valid_until"])
+    ]
+    live = [
+        _message(r) for r in rows if r["valid_until"] is None or now < _instant(r["valid_until"])
+    ]
+    failures = await channel.deliver(live) if live else {}
+    sent = [m.id for m in live if m.id not in failures]
+    if sent:
+        await _update(conn, sent, status=NotificationStatus.Sent, sent_at=now, last_error=None)
+    if expired:
+        await _update(conn, [_uuid(r["id"]) for r in expired], status=NotificationStatus.Expired)
     retry: dict[tuple[int, str], list[UUID]] = defaultdict(list)
-    for notification_id, (attempts, error) in outcomes.failed.items():
-        retry[attempts, error].append(notification_id)
+    for message in live:
+        if message.id in failures:
+            retry[message.attempt, failures[message.id]].append(message.id)
     for (attempts, error), ids in retry.items():
         if attempts >= settings.notification_max_attempts:
-            await Notification.filter(id__in=ids).update(
-                status=NotificationStatus.Failed, claimed_until=None, last_error=error
-            )
+            await _update(conn, ids, status=NotificationStatus.Failed, last_error=error)
             summary.failed += len(ids)
         else:
             backoff = timedelta(seconds=settings.notification_backoff_seconds * 2 ** (attempts - 1))
-            await Notification.filter(id__in=ids).update(
-                next_attempt_at=now + backoff, claimed_until=None, last_error=error
-            )
+            await _update(conn, ids, next_attempt_at=now + backoff, last_error=error)
             summary.retried += len(ids)
-    summary.sent += len(outcomes.sent)
-    summary.expired += len(outcomes.expired)
+    summary.sent += len(sent)
+    summary.expired += len(expired)
 
 
 async def notify_bookings(ctx: Context, channel: Channel) -> NotifySummary:
@@ -231,8 +197,13 @@ async def notify_bookings(ctx: Context, channel: Channel) -> NotifySummary:
     summary = NotifySummary()
     summary.expired_bookings = await expire_pending_bookings(ctx, batch)
     summary.queued = await enqueue_due(ctx)
-    # Until nothing is claimable: a short batch only means other runs hold some rows.
-    while rows := await claim(ctx, batch):
-        summary.claimed += len(rows)
-        await _record(ctx, await _deliver(ctx, channel, rows), summary)
-    return summary
+    # Until nothing is claimable: a short batch only means other runs hold some rows. Each batch
+    # is one transaction: claim, deliver, record; a run that dies rolls back and its rows are
+    # claimable again (delivered at least once; the stable id lets receivers deduplicate).
+    while True:
+        async with in_transaction() as conn:
+            rows = await claim(ctx, conn, batch)
+            if not rows:
+                return summary
+            summary.claimed += len(rows)
+            await _deliver(ctx, conn, channel, rows, summary)

@@ -14,7 +14,6 @@ async def upgrade(db: BaseDBAsyncClient) -> str:
     "attempts" INT NOT NULL DEFAULT 0,
     "next_attempt_at" TIMESTAMPTZ NOT NULL,
     "valid_until" TIMESTAMPTZ,
-    "claimed_until" TIMESTAMPTZ,
     "last_error" TEXT,
     "created_at" TIMESTAMPTZ NOT NULL,
     "sent_at" TIMESTAMPTZ,
@@ -76,11 +75,11 @@ MODELS_STATE = (
     "9fm5yzclMphk/M94FAx9v3PyWUXudtaUJSfmAH6weWCltT+1laX+ZdfkuzWbeJgqVbr2Hp"
     "VlQsfJdpKsw8nbK41wK7S9BftRWZpfqZwD859jdH4vKzmRHVcJkpFaKexn7n+BqgyPUnvs"
     "7x8MlDPstIEnIwKlkjCFhVb5UrkPxYu8fJDkP+no1H/IKrAufm7Z6AXO35pNvzFRn+CGxk"
-    "GSEmorCyzczmSNXJqjLz2bQB5UFLTleIFa9l5rUNAmJA33cFh7jVR4qWqSTWje+Fp+rUVm"
-    "lYcWjdK2BbrBaBPDmZGj5l5i/ti236cIFM8Vdm/qqgfhXUr4L6m5ic4gN8Bbam7GTf5w+i"
-    "zA4T/iH/4a2sOsdg1VH/g71fj8LEyXWXaB2+Dak13LmbLAtm9aNAVl8SzXXZ43hLKRcSKw"
-    "daMcK7GXOqrUgt8lWjzieAqOCz36pRRzY/cqVJadMnDmInphzODsXhrA99ZK50wfI/Kdm4"
-    "/gd5nZdc+G+1Mq+1BQsnToEVOJkfd1uRv6QH0F7MwfUL8UfoB7WnGtdYCXMSmSfMlk5WnQ"
-    "8fGsx9tFb9Ab6sjHNmoJ1qC4ST6keI7vuTkyYri5OT+qUFK+P/FB4T4V/x/Gs6GdcsKnIS"
-    "fkWBTKL9V7NRcIiRshvAZWBsNpDxtjBufcAaGIiUhK+pyvr+P/nz5Gs="
+    "GSEmorCyzczmSNXJqjLz2QYBMaDvu4KDveqjB8tUEutL98JTdZKnNKw4tO4VsGV3i+COnE"
+    "wNnzLzl/bFNn24QKb4KzN/VaC3CvRWgd5NzBDxoa4C+0N22uvzhxNmB8z+kP91Vpr+Y9D0"
+    "q/9G3q+XWeL4uEsEB9+G1FrP3HWSBTj6UXCjL4k2s+yFuqWUC4mVU6UY4d0U/NVWpBb5qq"
+    "L/E0BU8NlvVdEvm2+x0qS06RMHsRNTTkiH4oTUhz4yV7pg+Z+UbFz/g7zOSy78t1qZ19oH"
+    "hROnwDKYzI+7rchfPhxqRxNh/UL8EfpB7Um3NZajnETmCbOl403nw4cGcx+tVX+oKyvjDN"
+    "y0U22BcFL9CNF9f3LSZGVxclK/tGBl/B+FYyL8e5Z/TSfjmkVFTsKvKJBJtP9qNgoOMXpy"
+    "A7gMjM0GMt4Wxq0PWAMDkZLwNVVZ3/8Hor5HKg=="
 )
