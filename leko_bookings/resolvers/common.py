@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -19,6 +21,24 @@ T = TypeVar("T")
 
 # Namespace of the per-user advisory locks (pg_advisory_xact_lock(int, int)).
 USER_LOCK_NAMESPACE = 0x4C4B5553
+
+
+_last_v7 = (0, 0)
+
+
+def time_ordered_uuid() -> UUID:
+    """A UUIDv7 (RFC 9562): creation order within a process is id order, so rows written at the
+    same instant (one transaction's history) sort as they were written."""
+    global _last_v7
+    ms = time.time_ns() // 1_000_000
+    last_ms, last_seq = _last_v7
+    seq = last_seq + 1 if ms <= last_ms else 0
+    ms = max(ms, last_ms)
+    if seq > 0xFFF:  # 4096 ids in one millisecond: borrow the next one
+        ms, seq = ms + 1, 0
+    _last_v7 = (ms, seq)
+    rand = secrets.randbits(62)
+    return UUID(int=(ms << 80) | (0x7 << 76) | (seq << 64) | (0b10 << 62) | rand)
 
 
 def utc(value: datetime, name: str) -> datetime:

@@ -48,6 +48,8 @@ def target_of(ctx: Context, current_user_id: UUID, user_id: UUID | None) -> UUID
     target = user_id or current_user_id
     if target != ctx.principal.user_id and not ctx.principal.is_admin:
         raise Forbidden("Only an admin can delete another user's data.")
+    if target == NIL:
+        raise NotFound("The nil id stands for erased users; it holds no one's data.")
     return target
 
 

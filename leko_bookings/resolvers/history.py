@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from leko_bookings.auth import Role
 from leko_bookings.models import ActorRole, Booking, BookingHistory, BookingStatus, HistoryAction
+from leko_bookings.resolvers.common import time_ordered_uuid
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.state_machine import Party
 
@@ -49,7 +50,7 @@ def entry(
     detail: str | None = None,
 ) -> BookingHistory:
     return BookingHistory(
-        id=uuid4(),
+        id=time_ordered_uuid(),
         booking_id=booking.id,
         at=ctx.now,
         actor_id=actor.user_id,

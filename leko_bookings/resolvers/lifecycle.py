@@ -56,6 +56,8 @@ def required_text(value: str | None, name: str) -> str:
         raise validation(f"{name} must not be empty.")
     if len(value) > MAX_TEXT:
         raise validation(f"{name} must be at most {MAX_TEXT} characters (got {len(value)}).")
+    if any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in value):  # unstorable: 500 otherwise
+        raise validation(f"{name} must not contain NUL or unpaired surrogate characters.")
     return value
 
 

@@ -21,7 +21,10 @@ from leko_bookings.resolvers.state_machine import Party
 async def _locked(ctx: Context, booking_id: UUID) -> Booking:
     """The booking row locked, with its event; 404 unless the caller may see it."""
     booking = (
-        await Booking.filter(id=booking_id).select_for_update().select_related("event").first()
+        await Booking.filter(id=booking_id)
+        .select_for_update(of=("booking",))  # PostgreSQL: not the outer-joined event
+        .select_related("event")
+        .first()
     )
     return ensure_sees_booking(ctx, booking, booking_id)
 
@@ -74,7 +77,10 @@ async def dismiss_booking(ctx: Context, booking_id: UUID, user_id: UUID) -> Book
     """The athlete hides a canceled booking from their calendar; a second time changes nothing."""
     async with in_transaction():
         booking = (
-            await Booking.filter(id=booking_id).select_for_update().select_related("event").first()
+            await Booking.filter(id=booking_id)
+            .select_for_update(of=("booking",))  # PostgreSQL: not the outer-joined event
+            .select_related("event")
+            .first()
         )
         if booking is None:
             raise booking_not_found(booking_id)

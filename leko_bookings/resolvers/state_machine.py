@@ -83,6 +83,6 @@ def check_move(
         if move.target is target and party in move.by and move.when.holds(event, now):
             return
     raise validation(
-        f"A {status} booking cannot become {target} by the {party} now. "
+        f"This booking is {status}; it cannot become {target} by the {party} now. "
         f"Allowed from {status}: {_describe(from_here)}."
     )
