@@ -9,7 +9,15 @@ from leko_bookings.models import Booking, Notification, NotificationStatus
 from tests.conftest import NOW
 from tests.factories import book, create_event, gql
 
-NOTIFY = "mutation { notifyBookings { __typename ... on NotifySummary { expiredBookings queued claimed sent retried failed expired } ... on Error { code } } }"
+NOTIFY = """
+mutation {
+  notifyBookings {
+    __typename
+    ... on NotifySummary { expiredBookings queued claimed sent retried failed expired }
+    ... on Error { code }
+  }
+}
+"""
 CANCEL = """
 mutation($id: UUID!) { cancelBooking(bookingId: $id, reasonCode: NoTime) { __typename } }
 """
@@ -145,7 +153,7 @@ async def test_failures_retry_with_backoff_then_fail_visibly(
     assert row.attempts == 1
     assert row.next_attempt_at == NOW + timedelta(seconds=settings.notification_backoff_seconds)
     assert (await run(client, users))["claimed"] == 0  # not before its backoff
-    for attempt in range(2, settings.notification_max_attempts + 1):
+    for _ in range(2, settings.notification_max_attempts + 1):
         clock.now = (await Notification.get(id=row.id)).next_attempt_at
         summary = await run(client, users)
         assert summary["claimed"] == 1
@@ -169,10 +177,25 @@ async def test_inbox_lists_the_callers_notifications_and_marks_read(client, user
     assert note["read"] is False
     other = await gql(client, users.as_athlete, inbox)
     assert other["data"]["notifications"]["nodes"] == []
-    mark = "mutation($ids: [UUID!]!) { markNotificationsRead(ids: $ids) { ... on MarkedRead { updated } } }"
+    mark = """
+    mutation($ids: [UUID!]!) { markNotificationsRead(ids: $ids) { ... on MarkedRead { updated } } }
+    """
     stranger = await gql(client, users.as_athlete, mark, ids=[note["id"]])
     assert stranger["data"]["markNotificationsRead"]["updated"] == 0
     mine = await gql(client, users.as_coach, mark, ids=[note["id"], str(uuid.uuid4())])
     assert mine["data"]["markNotificationsRead"]["updated"] == 1
     data = await gql(client, users.as_coach, inbox)
     assert data["data"]["notifications"]["nodes"][0]["read"] is True
+
+
+async def test_erasing_a_coach_tells_athletes_of_bookings_ahead(client, users, settings, channel):
+    event = await create_event(settings, NOW, coach=users.coach, start=NOW + timedelta(days=2))
+    await book(client, users.as_athlete, users.athlete, event)
+    await run(client, users)
+    channel.delivered.clear()
+    headers = {**users.as_coach, "x-current-user-id": str(users.coach)}
+    assert (await client.delete("/v1/users", headers=headers)).status_code == 204
+    await run(client, users)
+    assert channel.rules() == [("bookingCanceled", "Athlete")]
+    assert channel.delivered[0].recipient_id == users.athlete
+    assert not await Notification.filter(recipient_id=users.coach).exists()

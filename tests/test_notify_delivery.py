@@ -132,8 +132,8 @@ async def _seed_due_notifications(dsn: str, count: int) -> None:
         )
         await conn.executemany(
             """INSERT INTO notification (id, booking_id, rule, recipient_id, recipient_role, status,
-               attempts, next_attempt_at, created_at) VALUES ($1, $2, 'bookingCreated', $3, 'Athlete',
-               'Pending', 0, $4, $4)""",
+               attempts, next_attempt_at, created_at)
+               VALUES ($1, $2, 'bookingCreated', $3, 'Athlete', 'Pending', 0, $4, $4)""",
             [(uuid.uuid4(), b, u, now - timedelta(minutes=1)) for b, u in bookings],
         )
     finally:
