@@ -13,6 +13,7 @@ from tortoise.contrib.fastapi import RegisterTortoise
 
 from leko_bookings import __version__
 from leko_bookings.auth import Authenticator
+from leko_bookings.channels import Channel, channel_from_settings
 from leko_bookings.db import tortoise_config
 from leko_bookings.http import Clock, RequestIdMiddleware, system_clock
 from leko_bookings.rest_compat.bookings import router as bookings_router
@@ -28,6 +29,7 @@ def create_app(
     *,
     clock: Clock = system_clock,
     manage_database: bool = True,
+    channel: Channel | None = None,
 ) -> FastAPI:
     """Build the service. `manage_database=False` when the caller (tests) owns Tortoise."""
     settings = settings or get_settings()
@@ -35,11 +37,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not manage_database:
-            yield
-            return
-        async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
-            yield
+        try:
+            if not manage_database:
+                yield
+                return
+            async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+                yield
+        finally:
+            await app.state.channel.aclose()
 
     app = FastAPI(
         title="LE-KO Bookings",
@@ -52,6 +57,7 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock
     app.state.authenticator = Authenticator(settings)
+    app.state.channel = channel or channel_from_settings(settings)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.include_router(bookings_router, prefix=base)

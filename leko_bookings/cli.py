@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -20,10 +21,12 @@ os.environ.setdefault("AERICH_NO_TORTOISE_V1_WARNING", "1")
 from tortoise import Tortoise
 
 from leko_bookings.auth import Principal, Role, mint_token
+from leko_bookings.channels import channel_from_settings
 from leko_bookings.db import DIALECTS, make_migration, migrate, tortoise_config
 from leko_bookings.errors import DomainError
 from leko_bookings.resolvers.catalog import parse_events, upsert_events
 from leko_bookings.resolvers.context import Context
+from leko_bookings.resolvers.notify import notify_bookings
 from leko_bookings.settings import get_settings
 
 log = logging.getLogger("leko_bookings.cli")
@@ -118,6 +121,20 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _notify() -> dict[str, int]:
+    channel = channel_from_settings(get_settings())
+    try:
+        return dataclasses.asdict(await notify_bookings(_operator_context(), channel))
+    finally:
+        await channel.aclose()
+
+
+def cmd_notify(_: argparse.Namespace) -> int:
+    """One notify run, as the cron caller's POST /v1/bookings/notify does it."""
+    print(json.dumps(asyncio.run(_with_db(_notify()))))
+    return 0
+
+
 def cmd_makemigrations(args: argparse.Namespace) -> int:
     """Every dialect together, each in a fresh process (see `db.make_migration`)."""
     if args.dialect:
@@ -182,6 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp = events.add_parser("import", help="upsert events from a JSON array file")
     imp.add_argument("file")
     imp.set_defaults(run=cmd_events_import)
+
+    sub.add_parser("notify", help="one notification run (what cron calls)").set_defaults(
+        run=cmd_notify
+    )
 
     seed = sub.add_parser("seed", help="load a demo catalog and print tokens to try it")
     seed.add_argument("--no-migrate", action="store_true")

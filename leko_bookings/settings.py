@@ -7,7 +7,7 @@ import logging
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -32,6 +32,15 @@ class Settings(BaseSettings):
     jwt_public_key: str | None = None
     jwks_url: str | None = None
     base_path: str = "/v1"
+    notification_rules_file: Path | None = None
+    notification_channel: Literal["log", "webhook"] = "log"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_timeout_seconds: float = 5.0
+    notification_max_attempts: int = Field(default=5, ge=1)
+    notification_backoff_seconds: int = Field(default=60, ge=1)
+    notify_batch_size: int = Field(default=1000, ge=1, le=10_000)
+    notify_concurrency: int = Field(default=32, ge=1, le=1000)
     max_events_per_order: int = 20
     min_lead_time_minutes: int = 30
 

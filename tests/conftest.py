@@ -26,6 +26,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from leko_bookings.app import create_app
 from leko_bookings.auth import mint_token
+from leko_bookings.channels import Message
 from leko_bookings.db import tortoise_config
 from leko_bookings.settings import Settings
 from tests.contract import BASE_URL, validate_hook
@@ -35,7 +36,7 @@ os.environ.setdefault("AERICH_NO_TORTOISE_V1_WARNING", "1")
 PG_ADMIN_URL = os.environ.get("LEKO_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 SECRET = "test-secret-" + "x" * 40
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
-TABLES = ("booking_history", "booking", "booking_order", "event")
+TABLES = ("notification", "booking_history", "booking", "booking_order", "event")
 
 
 class FakeClock:
@@ -137,9 +138,34 @@ def settings(database: str) -> Settings:
     return Settings(database_url=database, jwt_secret=SECRET)
 
 
+class RecordingChannel:
+    """A channel that keeps what it is given; `fail` makes deliveries fail."""
+
+    def __init__(self) -> None:
+        self.delivered: list[Message] = []
+        self.fail = False
+
+    async def deliver(self, messages: list[Message]) -> dict[uuid.UUID, str]:
+        if self.fail:
+            return {m.id: "the receiver is down" for m in messages}
+        self.delivered.extend(messages)
+        return {}
+
+    async def aclose(self) -> None:
+        return None
+
+    def rules(self) -> list[tuple[str, str]]:
+        return sorted((m.rule, m.recipient_role) for m in self.delivered)
+
+
 @pytest.fixture
-def app(db: str, settings: Settings, clock: FakeClock) -> FastAPI:
-    return create_app(settings, clock=clock, manage_database=False)
+def channel() -> RecordingChannel:
+    return RecordingChannel()
+
+
+@pytest.fixture
+def app(db: str, settings: Settings, clock: FakeClock, channel: RecordingChannel) -> FastAPI:
+    return create_app(settings, clock=clock, manage_database=False, channel=channel)
 
 
 @asynccontextmanager

@@ -119,7 +119,7 @@ async def dump() -> Dump:
 
 def without_athlete(before: Dump, user: uuid.UUID) -> Dump:
     """What erasing a pure athlete must leave: everything but their bookings, orders and the
-    history of those bookings, untouched."""
+    history and notifications of those bookings (and notifications addressed to them)."""
     me = str(user)
     gone = {k for k, row in before["booking"].items() if row["user_id"] == me}
     expected = {table: dict(rows) for table, rows in before.items()}
@@ -129,6 +129,11 @@ def without_athlete(before: Dump, user: uuid.UUID) -> Dump:
     }
     expected["booking_history"] = {
         k: r for k, r in before["booking_history"].items() if r["booking_id"] not in gone
+    }
+    expected["notification"] = {
+        k: r
+        for k, r in before["notification"].items()
+        if r["booking_id"] not in gone and r["recipient_id"] != me
     }
     return expected
 

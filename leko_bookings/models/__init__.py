@@ -12,14 +12,17 @@ from leko_bookings.models.enums import (
     EventStatus,
     HistoryAction,
     Level,
+    NotificationStatus,
     OrderStatus,
     PaymentStatus,
     PaymentType,
+    RecipientRole,
     SlotPaymentMethod,
     SlotType,
 )
 from leko_bookings.models.event import Event
 from leko_bookings.models.history import BookingHistory
+from leko_bookings.models.notification import Notification
 from leko_bookings.models.order import Order
 
 __all__ = [
@@ -36,10 +39,13 @@ __all__ = [
     "EventStatus",
     "HistoryAction",
     "Level",
+    "Notification",
+    "NotificationStatus",
     "Order",
     "OrderStatus",
     "PaymentStatus",
     "PaymentType",
+    "RecipientRole",
     "SlotPaymentMethod",
     "SlotType",
 ]

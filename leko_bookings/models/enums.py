@@ -104,3 +104,15 @@ class HistoryAction(StrEnum):
     NoteChanged = "NoteChanged"
     Dismissed = "Dismissed"
     CoachErased = "CoachErased"
+
+
+class NotificationStatus(StrEnum):
+    Pending = "Pending"
+    Sent = "Sent"
+    Failed = "Failed"
+    Expired = "Expired"
+
+
+class RecipientRole(StrEnum):
+    Athlete = "Athlete"
+    Coach = "Coach"

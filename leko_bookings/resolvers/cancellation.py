@@ -19,6 +19,8 @@ from leko_bookings.models import (
 from leko_bookings.resolvers.access import require_roles
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import Actor, actor_of, entry, record
+from leko_bookings.resolvers.notification_rules import Trigger
+from leko_bookings.resolvers.outbox import enqueue
 from leko_bookings.resolvers.state_machine import Party, check_move
 
 LIVE_AHEAD = (BookingStatus.Pending, BookingStatus.Accepted)
@@ -60,6 +62,7 @@ async def cancel_seats(
             for b in bookings
         ]
     )
+    await enqueue(ctx, Trigger.booking_canceled, bookings, canceled_by)
     return len(bookings)
 
 

@@ -8,10 +8,12 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from tortoise import BaseDBAsyncClient
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
 from leko_bookings.errors import validation
 
@@ -109,3 +111,24 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
 def check_page_size(page: PageRequest, maximum: int) -> None:
     if page.first is not None and not 1 <= page.first <= maximum:
         raise validation(f"first must be between 1 and {maximum}.")
+
+
+def paginate(query: QuerySet, page: PageRequest, moment_field: str, newest_first: bool) -> QuerySet:
+    if page.after:
+        moment, row_id = decode_cursor(page.after)
+        op = "lt" if newest_first else "gt"
+        earlier_or_later: dict[str, Any] = {f"{moment_field}__{op}": moment}
+        same_moment: dict[str, Any] = {moment_field: moment, f"id__{op}": row_id}
+        query = query.filter(Q(**earlier_or_later) | Q(**same_moment))
+    order = (f"-{moment_field}", "-id") if newest_first else (moment_field, "id")
+    query = query.order_by(*order)
+    if page.first is not None:
+        query = query.limit(page.first + 1)
+    return query
+
+
+def page_of(rows: list, page: PageRequest, moment: str) -> Page:
+    has_next = page.first is not None and len(rows) > page.first
+    items = rows[: page.first] if has_next else rows
+    cursors = [encode_cursor(getattr(r, moment), r.id) for r in items]
+    return Page(items, has_next, cursors[-1] if cursors else None, cursors)

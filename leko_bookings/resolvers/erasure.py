@@ -22,6 +22,7 @@ from leko_bookings.models import (
     Event,
     EventStatus,
     HistoryAction,
+    Notification,
     Order,
 )
 from leko_bookings.resolvers.cancellation import cancel_seats
@@ -61,7 +62,8 @@ async def erase_user(ctx: Context, current_user_id: UUID, user_id: UUID | None =
         coached = await Booking.filter(coach_id=target).values_list("id", flat=True)
         acted = await BookingHistory.filter(actor_id=target).exists()
         orders = await Order.filter(user_id=target).exists()
-        if not (events or own or coached or acted or orders):
+        told = await Notification.filter(recipient_id=target).exists()
+        if not (events or own or coached or acted or orders or told):
             raise NotFound(f"No data of user {target} is held here.")
 
         await Booking.filter(user_id=target).delete()  # their history goes with them (cascade)
@@ -75,5 +77,6 @@ async def erase_user(ctx: Context, current_user_id: UUID, user_id: UUID | None =
             coach_id=NIL, status=EventStatus.Canceled, updated_at=ctx.now
         )
         await BookingHistory.filter(actor_id=target).update(actor_id=None)
+        await Notification.filter(recipient_id=target).delete()
         await record([entry(b, ctx, SYSTEM, HistoryAction.CoachErased) for b in remaining])
     return Erasure(target, own, len(coached), len(events))

@@ -26,6 +26,8 @@ from leko_bookings.resolvers.access import ensure_sees_booking
 from leko_bookings.resolvers.common import lock_user
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import actor_of, entry, record
+from leko_bookings.resolvers.notification_rules import Trigger
+from leko_bookings.resolvers.outbox import enqueue
 from leko_bookings.resolvers.state_machine import Party, check_move
 
 MAX_TEXT = 2000
@@ -110,6 +112,8 @@ async def _move(
         await record(
             [entry(booking, ctx, actor, action, source=source, target=target, detail=detail)]
         )
+        if target is BookingStatus.Canceled:
+            await enqueue(ctx, Trigger.booking_canceled, [booking], booking.canceled_by_role)
     return booking
 
 

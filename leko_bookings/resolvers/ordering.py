@@ -29,6 +29,8 @@ from leko_bookings.resolvers.access import ensure_acts_for
 from leko_bookings.resolvers.common import lock_user, overlaps
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import actor_of, entry, record
+from leko_bookings.resolvers.notification_rules import Trigger
+from leko_bookings.resolvers.outbox import enqueue
 from leko_bookings.resolvers.state_machine import Party
 from leko_bookings.resolvers.views import OrderView
 
@@ -181,4 +183,7 @@ async def book_events(ctx: Context, data: BookEventsInput) -> OrderView:
         await record(
             [entry(b, ctx, booked, HistoryAction.Booked, target=b.status) for b in bookings]
         )
+        await enqueue(ctx, Trigger.booking_created, bookings)
+        pending = [b for b in bookings if b.status is BookingStatus.Pending]
+        await enqueue(ctx, Trigger.pending_approval, pending)
     return OrderView(order, bookings)

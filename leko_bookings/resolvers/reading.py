@@ -5,11 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from uuid import UUID
-
-from tortoise.expressions import Q
-from tortoise.queryset import QuerySet
 
 from leko_bookings.errors import forbidden, validation
 from leko_bookings.models import Booking, Event, Order
@@ -24,8 +20,8 @@ from leko_bookings.resolvers.common import (
     PageRequest,
     check_page_size,
     check_window,
-    decode_cursor,
-    encode_cursor,
+    page_of,
+    paginate,
 )
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.views import OrderView
@@ -69,29 +65,6 @@ async def _check_booking_access(ctx: Context, q: BookingFilter) -> None:
     raise forbidden("You can only list your own bookings.")
 
 
-def _paginate(
-    query: QuerySet, page: PageRequest, moment_field: str, newest_first: bool
-) -> QuerySet:
-    if page.after:
-        moment, row_id = decode_cursor(page.after)
-        op = "lt" if newest_first else "gt"
-        earlier_or_later: dict[str, Any] = {f"{moment_field}__{op}": moment}
-        same_moment: dict[str, Any] = {moment_field: moment, f"id__{op}": row_id}
-        query = query.filter(Q(**earlier_or_later) | Q(**same_moment))
-    order = (f"-{moment_field}", "-id") if newest_first else (moment_field, "id")
-    query = query.order_by(*order)
-    if page.first is not None:
-        query = query.limit(page.first + 1)
-    return query
-
-
-def _page(rows: list, page: PageRequest, moment: str) -> Page:
-    has_next = page.first is not None and len(rows) > page.first
-    items = rows[: page.first] if has_next else rows
-    cursors = [encode_cursor(getattr(r, moment), r.id) for r in items]
-    return Page(items, has_next, cursors[-1] if cursors else None, cursors)
-
-
 async def list_bookings(ctx: Context, q: BookingFilter) -> Page[Booking]:
     """Bookings of a user and/or an event overlapping the window, by start then id.
 
@@ -109,8 +82,8 @@ async def list_bookings(ctx: Context, q: BookingFilter) -> Page[Booking]:
         query = query.filter(end_at__gt=start)
     if end is not None:
         query = query.filter(start_at__lt=end)
-    rows = await _paginate(query, q.page, "start_at", newest_first=False)
-    return _page(rows, q.page, "start_at")
+    rows = await paginate(query, q.page, "start_at", newest_first=False)
+    return page_of(rows, q.page, "start_at")
 
 
 async def list_orders(ctx: Context, q: OrderFilter) -> Page[OrderView]:
@@ -123,8 +96,8 @@ async def list_orders(ctx: Context, q: OrderFilter) -> Page[OrderView]:
         query = query.filter(created_at__gte=start)
     if end is not None:
         query = query.filter(created_at__lt=end)
-    page = _page(
-        await _paginate(query, q.page, "created_at", newest_first=True), q.page, "created_at"
+    page = page_of(
+        await paginate(query, q.page, "created_at", newest_first=True), q.page, "created_at"
     )
     bookings = await bookings_of_orders([o.id for o in page.items])
     views = [OrderView(o, bookings.get(o.id, [])) for o in page.items]

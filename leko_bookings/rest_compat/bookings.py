@@ -6,13 +6,13 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, StrictBool, StrictStr
 
 from leko_bookings.http import Ctx, check_traceparent
 from leko_bookings.models import Booking
-from leko_bookings.resolvers import erasure, ordering, reading, records
+from leko_bookings.resolvers import erasure, notify, ordering, reading, records
 from leko_bookings.resolvers.common import PageRequest
 from leko_bookings.rest_compat.serialize import bookings_json, orders_json
 
@@ -27,6 +27,12 @@ def _plus_from_query(value: Any) -> Any:
 Instant = Annotated[datetime | None, BeforeValidator(_plus_from_query), Query()]
 
 router = APIRouter(dependencies=[Depends(check_traceparent)])
+
+
+@router.post("/bookings/notify", status_code=204)
+async def notify_bookings(ctx: Ctx, request: Request) -> Response:
+    await notify.notify_bookings(ctx, request.app.state.channel)
+    return Response(status_code=204)
 
 
 @router.post("/bookings", status_code=201)

@@ -19,7 +19,8 @@ from leko_bookings.schema.errors import (
 )
 from leko_bookings.schema.lifecycle import LifecycleMutation
 from leko_bookings.schema.mutations import Mutation as OrderingMutation
-from leko_bookings.schema.queries import Query
+from leko_bookings.schema.notifications import NotificationMutation, NotificationQuery
+from leko_bookings.schema.queries import Query as BookingQuery
 
 SDL_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 
@@ -31,7 +32,8 @@ def _mask(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, (DomainError, GraphQLError))
 
 
-Mutation = merge_types("Mutation", (OrderingMutation, LifecycleMutation))
+Query = merge_types("Query", (BookingQuery, NotificationQuery))
+Mutation = merge_types("Mutation", (OrderingMutation, LifecycleMutation, NotificationMutation))
 
 schema = strawberry.Schema(
     query=Query,

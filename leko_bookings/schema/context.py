@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
+from leko_bookings.channels import Channel
 from leko_bookings.errors import unauthorized
 from leko_bookings.http import current_principal, resolver_context
 from leko_bookings.models import Booking, BookingHistory
@@ -29,9 +30,10 @@ async def _cardinalities(bookings: list[Booking]) -> list[int | None]:
 
 
 class GraphQLContext(BaseContext):
-    def __init__(self, ctx: Context | None) -> None:
+    def __init__(self, ctx: Context | None, channel: Channel) -> None:
         super().__init__()
         self._ctx = ctx
+        self.channel = channel
         self.cardinality: DataLoader[Booking, int | None] = DataLoader(
             load_fn=_cardinalities, cache_key_fn=lambda b: b.id
         )
@@ -61,5 +63,7 @@ async def _optional_context(request: Request) -> Context | None:
     return await resolver_context(request, await current_principal(request))
 
 
-async def get_context(ctx: Annotated[Context | None, Depends(_optional_context)]) -> GraphQLContext:
-    return GraphQLContext(ctx)
+async def get_context(
+    request: Request, ctx: Annotated[Context | None, Depends(_optional_context)]
+) -> GraphQLContext:
+    return GraphQLContext(ctx, request.app.state.channel)

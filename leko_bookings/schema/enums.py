@@ -27,6 +27,8 @@ for _enum in (
     models.OrderStatus,
     models.ActorRole,
     models.HistoryAction,
+    models.NotificationStatus,
+    models.RecipientRole,
     ErrorCode,
 ):
     strawberry.enum(_enum)

@@ -1,0 +1,136 @@
+"""Where notifications go: one small interface, a `log` channel (default) and a `webhook`."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+import httpx
+
+from leko_bookings.settings import Settings
+
+log = logging.getLogger("leko_bookings.notifications")
+SIGNATURE_HEADER = "X-Leko-Signature"
+
+
+class DeliveryFailed(Exception):
+    """The channel could not deliver; the run retries later with backoff."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One notification as a channel sends it; `id` is stable across retries."""
+
+    id: UUID
+    rule: str
+    booking_id: UUID
+    recipient_id: UUID
+    recipient_role: str
+    attempt: int
+    created_at: datetime
+    booking: dict[str, Any]
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "rule": self.rule,
+            "bookingId": str(self.booking_id),
+            "recipientId": str(self.recipient_id),
+            "recipientRole": self.recipient_role,
+            "attempt": self.attempt,
+            "createdAt": self.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "booking": self.booking,
+        }
+
+
+Failures = dict[UUID, str]
+"""The notifications of a batch that were not delivered, with why."""
+
+
+class Channel(Protocol):
+    async def deliver(self, messages: list[Message]) -> Failures:
+        """Deliver a batch; return the ones that failed (the rest were delivered)."""
+
+    async def aclose(self) -> None: ...
+
+
+class LogChannel:
+    """A structured log line per notification (logger `leko_bookings.notifications`)."""
+
+    async def deliver(self, messages: list[Message]) -> Failures:
+        if messages and log.isEnabledFor(logging.INFO):
+            lines = (
+                "notification " + json.dumps(m.payload(), separators=(",", ":")) for m in messages
+            )
+            log.info("%s", "\n".join(lines))  # one line per notification, one call per batch
+        return {}
+
+    async def aclose(self) -> None:
+        return None
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>` (verify both, reject stale t)."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+class WebhookChannel:
+    """A JSON POST per notification, signed; a non-2xx answer or a timeout is a failure."""
+
+    def __init__(self, url: str, secret: str, timeout: float, concurrency: int = 32) -> None:
+        self.url = url
+        self.secret = secret
+        self.client = httpx.AsyncClient(timeout=timeout)
+        self.limit = asyncio.Semaphore(concurrency)
+
+    async def deliver(self, messages: list[Message]) -> Failures:
+        failures: Failures = {}
+
+        async def one(message: Message) -> None:
+            async with self.limit:
+                try:
+                    await self.post(message)
+                except DeliveryFailed as exc:
+                    failures[message.id] = str(exc)[:500]
+
+        await asyncio.gather(*(one(m) for m in messages))
+        return failures
+
+    async def post(self, message: Message) -> None:
+        body = json.dumps(message.payload(), separators=(",", ":")).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Leko-Notification-Id": str(message.id),
+            SIGNATURE_HEADER: sign(self.secret, int(time.time()), body),
+        }
+        try:
+            response = await self.client.post(self.url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
+        if not response.is_success:
+            raise DeliveryFailed(f"HTTP {response.status_code}")
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def channel_from_settings(settings: Settings) -> Channel:
+    if settings.notification_channel == "webhook":
+        if not settings.webhook_url or not settings.webhook_secret:
+            raise ValueError("the webhook channel needs LEKO_WEBHOOK_URL and LEKO_WEBHOOK_SECRET")
+        return WebhookChannel(
+            settings.webhook_url,
+            settings.webhook_secret,
+            settings.webhook_timeout_seconds,
+            settings.notify_concurrency,
+        )
+    return LogChannel()
