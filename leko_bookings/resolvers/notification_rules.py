@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -111,9 +112,9 @@ def load_rules(path: Path | None) -> tuple[Rule, ...]:
 
 def recipients_of(
     rule: Rule, booking: Booking, canceled_by_athlete: bool | None = None
-) -> list[tuple[object, RecipientRole]]:
+) -> list[tuple[UUID, RecipientRole]]:
     """(user id, role) pairs a rule addresses for a booking."""
-    found: list[tuple[object, RecipientRole]] = []
+    found: list[tuple[UUID, RecipientRole]] = []
     for recipient in rule.recipients:
         if recipient is Recipient.athlete or (
             recipient is Recipient.other_party and canceled_by_athlete is not True

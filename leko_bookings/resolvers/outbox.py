@@ -39,6 +39,29 @@ def active_rules(ctx: Context, *triggers: Trigger) -> list[Rule]:
     return [r for r in rules if r.enabled and r.trigger in triggers]
 
 
+def _row(
+    booking_id: UUID,
+    rule: Rule,
+    recipient_id: UUID,
+    role: RecipientRole,
+    now: datetime,
+    valid_until: datetime | None,
+) -> Notification:
+    """One pending outbox row, due now."""
+    return Notification(
+        id=uuid4(),
+        booking_id=booking_id,
+        rule=rule.name,
+        recipient_id=recipient_id,
+        recipient_role=role,
+        status=NotificationStatus.Pending,
+        attempts=0,
+        next_attempt_at=now,
+        valid_until=valid_until,
+        created_at=now,
+    )
+
+
 async def enqueue(
     ctx: Context,
     trigger: Trigger,
@@ -53,18 +76,7 @@ async def enqueue(
         else canceled_by is CanceledByRole.Athlete
     )
     rows = [
-        Notification(
-            id=uuid4(),
-            booking_id=booking.id,
-            rule=rule.name,
-            recipient_id=user_id,
-            recipient_role=role,
-            status=NotificationStatus.Pending,
-            attempts=0,
-            next_attempt_at=ctx.now,
-            valid_until=rule.valid_until(ctx.now),
-            created_at=ctx.now,
-        )
+        _row(booking.id, rule, user_id, role, ctx.now, rule.valid_until(ctx.now))
         for rule in rules
         for booking in bookings
         for user_id, role in recipients_of(rule, booking, by_athlete)
@@ -190,18 +202,7 @@ async def _enqueue_orm(
     query = query.exclude(**{who: NIL}).exclude(id__in=Subquery(queued))
     candidates = await query.values_list("id", who, "start_at", "end_at")
     rows = [
-        Notification(
-            id=uuid4(),
-            booking_id=booking_id,
-            rule=rule.name,
-            recipient_id=recipient,
-            recipient_role=role,
-            status=NotificationStatus.Pending,
-            attempts=0,
-            next_attempt_at=now,
-            valid_until=_valid_until(rule, start, end),
-            created_at=now,
-        )
+        _row(booking_id, rule, recipient, role, now, _valid_until(rule, start, end))
         for booking_id, recipient, start, end in candidates
     ]
     if rows:
