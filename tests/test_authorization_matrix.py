@@ -6,8 +6,8 @@ a fresh world in the state where the operation is otherwise valid, so an allowed
 succeeds and a denied one fails for authorization only (and changes no row).
 
 MATRIX is derived from SPEC_NOTES ("Who may do what", "Changing", the state machine). Where the
-code differs from that reading, the cell asserts the code's behaviour and is marked [D1]; see
-the note on D1 below and the test report that accompanies this file.
+code differs from that reading, the cell asserts the code's behaviour and is marked [D1]: a
+deliberate decision, recorded in the README ("Lifecycle refusals") and explained below.
 
 [D1] SPEC_NOTES, "Who may do what": "anything else → 403, or 404 for GET /bookings/{id}". The
 code (and the README's "Lifecycle refusals" decision) answers 404 / NotFoundError to a caller
