@@ -15,7 +15,7 @@ from leko_bookings import __version__
 from leko_bookings.auth import Authenticator
 from leko_bookings.channels import Channel, channel_from_settings
 from leko_bookings.db import tortoise_config
-from leko_bookings.http import Clock, RequestIdMiddleware, system_clock
+from leko_bookings.http import BodyLimitMiddleware, Clock, RequestIdMiddleware, system_clock
 from leko_bookings.rest_compat.bookings import router as bookings_router
 from leko_bookings.rest_compat.errors import install_error_handlers
 from leko_bookings.rest_compat.openapi import served_document
@@ -58,7 +58,8 @@ def create_app(
     app.state.clock = clock
     app.state.authenticator = Authenticator(settings)
     app.state.channel = channel or channel_from_settings(settings)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every answer carries the request id
     install_error_handlers(app)
     app.include_router(bookings_router, prefix=base)
     app.include_router(

@@ -64,7 +64,10 @@ class _Request:
 
     @property
     def body(self) -> bytes | None:
-        return self._r.content or None
+        try:
+            return self._r.content or None
+        except httpx.RequestNotRead:  # a streamed upload: nothing to validate on this side
+            return None
 
     @property
     def content_type(self) -> str:

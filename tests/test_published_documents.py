@@ -109,7 +109,7 @@ async def test_served_document_carries_every_contract_operation(served):
 async def test_served_document_adds_the_error_responses(served):
     contract = load_contract()
     expected = operations(contract)
-    assert set(ADDED_RESPONSES) == {"401", "403", "429", "503"}
+    assert set(ADDED_RESPONSES) == {"401", "403", "413", "429", "503"}
     for key, op in operations(served).items():
         codes = set(op["responses"])
         assert codes == set(expected[key]["responses"]) | set(ADDED_RESPONSES), key

@@ -38,8 +38,13 @@ def endpoint_of(request: Request) -> str:
 
 
 def error_response(
-    request: Request, error: DomainError, headers: Mapping[str, str] | None = None
+    request: Request,
+    error: DomainError,
+    headers: Mapping[str, str] | None = None,
+    status: int | None = None,
 ) -> JSONResponse:
+    """The contract's body for this endpoint and status (by default the code's own status)."""
+    status = status or error.status
     endpoint = endpoint_of(request)
     rid = request_id(request)
     entry: dict[str, Any] = {
@@ -49,9 +54,9 @@ def error_response(
         "requestId": rid,
     }
     body: dict[str, Any]
-    if error.status == 404 and endpoint in SINGLE_ERROR_404:
+    if status == 404 and endpoint in SINGLE_ERROR_404:
         body = entry
-    elif error.status == 400 and endpoint == BOOK_EVENT_400:
+    elif status == 400 and endpoint == BOOK_EVENT_400:
         body = entry | {
             "errors": [
                 {"eventId": str(r.event_id), "bookingError": r.booking_error.value}
@@ -65,7 +70,7 @@ def error_response(
         all_headers["WWW-Authenticate"] = (
             'Bearer error="invalid_token"' if request.headers.get("authorization") else "Bearer"
         )
-    return JSONResponse(body, status_code=error.status, headers=all_headers)
+    return JSONResponse(body, status_code=status, headers=all_headers)
 
 
 def _describe(errors: list[dict[str, Any]]) -> str:
@@ -104,9 +109,8 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
         )
     else:
         error = DomainError(ErrorCode.validation, str(exc.detail))
-    response = error_response(request, error, headers=exc.headers)  # keeps 405's Allow
-    response.status_code = exc.status_code
-    return response
+    # exc.headers keeps 405's Allow
+    return error_response(request, error, headers=exc.headers, status=exc.status_code)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -19,6 +19,7 @@ ERRORS_REF = {"$ref": "#/components/schemas/Errors"}
 ADDED_RESPONSES = {
     "401": "Missing, malformed, expired or otherwise invalid bearer token.",
     "403": "The caller may not do this.",
+    "413": "The request body is larger than the service accepts.",
     "429": "Too many requests; retry after the time given in Retry-After.",
     "503": "The database (or the token keys) cannot be reached right now; retry.",
 }
