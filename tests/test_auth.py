@@ -473,3 +473,19 @@ async def test_cli_development_token_is_accepted_by_the_service(tmp_path, db, cl
     settings = Settings(database_url=db, jwt_secret=dev.signing_secret())
     async with client_for(create_app(settings, clock=clock, manage_database=False)) as c:
         assert (await list_own(c, sub, bearer(token))).status_code == 200
+
+
+async def test_the_caller_is_checked_before_the_trace_header(client, users):
+    """No token and a malformed traceparent: 401 (who you are comes first), not 400."""
+    r = await client.get(
+        "/v1/bookings", params={"userId": str(users.athlete)}, headers={"traceparent": "0"}
+    )
+    assert r.status_code == 401
+    assert r.json()["errors"][0]["code"] == "unauthorized"
+    r = await client.get(
+        "/v1/bookings",
+        params={"userId": str(users.athlete)},
+        headers={**users.as_athlete, "traceparent": "0"},
+    )
+    assert r.status_code == 400
+    assert "traceparent" in r.json()["errors"][0]["message"]

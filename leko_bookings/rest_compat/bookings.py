@@ -14,6 +14,7 @@ from leko_bookings.http import Ctx, check_traceparent
 from leko_bookings.models import Booking
 from leko_bookings.resolvers import erasure, notify, ordering, reading, records
 from leko_bookings.resolvers.common import PageRequest
+from leko_bookings.resolvers.context import Context
 from leko_bookings.rest_compat.serialize import bookings_json, orders_json
 
 
@@ -26,37 +27,45 @@ def _plus_from_query(value: Any) -> Any:
 
 Instant = Annotated[datetime | None, BeforeValidator(_plus_from_query), Query()]
 
-router = APIRouter(dependencies=[Depends(check_traceparent)])
+
+async def rest_context(request: Request, ctx: Ctx) -> Context:
+    """The caller first (401), then the trace header (400), then the parameters."""
+    await check_traceparent(request)
+    return ctx
+
+
+RestCtx = Annotated[Context, Depends(rest_context)]
+router = APIRouter()
 
 
 @router.post("/bookings/notify", status_code=204)
-async def notify_bookings(ctx: Ctx, request: Request) -> Response:
+async def notify_bookings(ctx: RestCtx, request: Request) -> Response:
     await notify.notify_bookings(ctx, request.app.state.channel)
     return Response(status_code=204)
 
 
 @router.post("/bookings", status_code=201)
-async def book_events(ctx: Ctx, body: ordering.BookEventsInput) -> JSONResponse:
+async def book_events(ctx: RestCtx, body: ordering.BookEventsInput) -> JSONResponse:
     view = await ordering.book_events(ctx, body)
     return JSONResponse((await orders_json([view]))[0], status_code=201)
 
 
 @router.get("/bookings/orders")
 async def get_user_booking_orders(
-    ctx: Ctx, userId: Annotated[UUID, Query()], startAt: Instant = None, endAt: Instant = None
+    ctx: RestCtx, userId: Annotated[UUID, Query()], startAt: Instant = None, endAt: Instant = None
 ) -> JSONResponse:
     page = await reading.list_orders(ctx, reading.OrderFilter(userId, startAt, endAt))
     return JSONResponse(await orders_json(page.items))
 
 
 @router.get("/bookings/{bookingId}")
-async def get_booking_by_id(ctx: Ctx, bookingId: UUID) -> JSONResponse:
+async def get_booking_by_id(ctx: RestCtx, bookingId: UUID) -> JSONResponse:
     return await _booking_response(await reading.get_booking(ctx, bookingId))
 
 
 @router.get("/bookings")
 async def get_bookings(
-    ctx: Ctx,
+    ctx: RestCtx,
     userId: Annotated[UUID | None, Query()] = None,
     eventId: Annotated[UUID | None, Query()] = None,
     startAt: Instant = None,
@@ -80,24 +89,28 @@ async def _booking_response(booking: Booking) -> JSONResponse:
 
 
 @router.patch("/bookings/{bookingId}/completed")
-async def mark_booking_as_completed(ctx: Ctx, bookingId: UUID, body: CompletedBody) -> JSONResponse:
+async def mark_booking_as_completed(
+    ctx: RestCtx, bookingId: UUID, body: CompletedBody
+) -> JSONResponse:
     return await _booking_response(await records.mark_completed(ctx, bookingId, body.completed))
 
 
 @router.patch("/bookings/{bookingId}/note")
-async def add_booking_note(ctx: Ctx, bookingId: UUID, body: NoteBody) -> JSONResponse:
+async def add_booking_note(ctx: RestCtx, bookingId: UUID, body: NoteBody) -> JSONResponse:
     return await _booking_response(await records.add_note(ctx, bookingId, body.note))
 
 
 @router.post("/bookings/{bookingId}/dismiss", status_code=204)
-async def dismiss_booking(ctx: Ctx, bookingId: UUID, userId: Annotated[UUID, Query()]) -> Response:
+async def dismiss_booking(
+    ctx: RestCtx, bookingId: UUID, userId: Annotated[UUID, Query()]
+) -> Response:
     await records.dismiss_booking(ctx, bookingId, userId)
     return Response(status_code=204)
 
 
 @router.delete("/users", status_code=204)
 async def delete_user_from_bookings(
-    ctx: Ctx,
+    ctx: RestCtx,
     current_user_id: Annotated[UUID, Header(alias="x-current-user-id")],
     userId: Annotated[UUID | None, Query()] = None,
 ) -> Response:
