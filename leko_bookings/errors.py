@@ -108,5 +108,4 @@ class Unavailable(DomainError):
 
 validation = ValidationFailed
 forbidden = Forbidden
-not_found = NotFound
 unauthorized = Unauthorized

@@ -119,15 +119,10 @@ async def bookings_of_orders(order_ids: list[UUID]) -> dict[UUID, list[Booking]]
     return grouped
 
 
-async def events_by_id(event_ids: list[UUID]) -> dict[UUID, Event]:
-    return {e.id: e for e in await Event.filter(id__in=event_ids)}
-
-
 __all__ = [
     "BookingFilter",
     "OrderFilter",
     "bookings_of_orders",
-    "events_by_id",
     "get_booking",
     "list_bookings",
     "list_orders",
