@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
 import httpx
+import orjson
 
 from leko_bookings.settings import Settings
 
@@ -36,19 +36,32 @@ class Message:
     recipient_role: str
     attempt: int
     created_at: datetime
-    booking: dict[str, Any]
+    event_id: UUID
+    start_at: datetime
+    end_at: datetime
+    booking_status: str
 
     def payload(self) -> dict[str, Any]:
         return {
-            "id": str(self.id),
+            "id": self.id,
             "rule": self.rule,
-            "bookingId": str(self.booking_id),
-            "recipientId": str(self.recipient_id),
+            "bookingId": self.booking_id,
+            "recipientId": self.recipient_id,
             "recipientRole": self.recipient_role,
             "attempt": self.attempt,
-            "createdAt": self.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            "booking": self.booking,
+            "createdAt": self.created_at,
+            "booking": {
+                "eventId": self.event_id,
+                "startAt": self.start_at,
+                "endAt": self.end_at,
+                "bookingStatus": self.booking_status,
+            },
         }
+
+    def body(self) -> bytes:
+        """The payload as compact JSON; instants in UTC with `Z` (RFC 3339)."""
+        # default=str: UUIDs that subclass uuid.UUID (asyncpg's) are written as their text too.
+        return orjson.dumps(self.payload(), option=orjson.OPT_UTC_Z, default=str)
 
 
 Failures = dict[UUID, str]
@@ -67,10 +80,8 @@ class LogChannel:
 
     async def deliver(self, messages: list[Message]) -> Failures:
         if messages and log.isEnabledFor(logging.INFO):
-            lines = (
-                "notification " + json.dumps(m.payload(), separators=(",", ":")) for m in messages
-            )
-            log.info("%s", "\n".join(lines))  # one line per notification, one call per batch
+            lines = b"\n".join(b"notification " + m.body() for m in messages)
+            log.info("%s", lines.decode())  # one line per notification, one call per batch
         return {}
 
     async def aclose(self) -> None:
@@ -106,7 +117,7 @@ class WebhookChannel:
         return failures
 
     async def post(self, message: Message) -> None:
-        body = json.dumps(message.payload(), separators=(",", ":")).encode()
+        body = message.body()
         headers = {
             "Content-Type": "application/json",
             "X-Leko-Notification-Id": str(message.id),

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     notification_backoff_seconds: int = Field(default=60, ge=1)
     notify_batch_size: int = Field(default=1000, ge=1, le=10_000)
     notify_concurrency: int = Field(default=32, ge=1, le=1000)
+    notify_parallel_batches: int = Field(default=2, ge=1, le=16)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_events_per_order: int = 20
     min_lead_time_minutes: int = 30

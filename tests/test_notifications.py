@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 from leko_bookings.models import Booking, Notification, NotificationStatus
+from leko_bookings.resolvers.outbox import notification_id
 from tests.conftest import NOW
 from tests.factories import book, create_event, gql
 
@@ -164,6 +165,39 @@ async def test_failures_retry_with_backoff_then_fail_visibly(
     channel.fail = False
     clock.now += timedelta(days=1)
     assert (await run(client, users))["claimed"] == 0
+
+
+async def test_a_due_reminder_that_fails_is_retried_under_the_same_id(
+    client, users, settings, clock, channel
+):
+    start = NOW + timedelta(days=3)
+    event = await create_event(settings, NOW, coach=users.coach, start=start)
+    r = await book(client, users.as_athlete, users.athlete, event)
+    booking_id = uuid.UUID(r.json()["bookings"][0]["bookingId"])
+    await run(client, users)
+    clock.now = start - timedelta(minutes=50)
+    channel.fail = True
+    summary = await run(client, users)
+    assert (summary["queued"], summary["claimed"], summary["retried"]) == (2, 2, 2)
+    rows = await Notification.filter(rule="reminder1h").order_by("recipient_role")
+    assert [(n.status, n.attempts, n.sent_at) for n in rows] == [
+        (NotificationStatus.Pending, 1, None)
+    ] * 2
+    assert {n.id for n in rows} == {
+        notification_id(booking_id, "reminder1h", who) for who in (users.athlete, users.coach)
+    }
+    assert rows[0].next_attempt_at == clock.now + timedelta(
+        seconds=settings.notification_backoff_seconds
+    )
+    channel.fail = False
+    channel.delivered.clear()
+    assert (await run(client, users))["claimed"] == 0  # not before its backoff, nor rewritten
+    clock.now = rows[0].next_attempt_at
+    summary = await run(client, users)
+    assert (summary["queued"], summary["sent"]) == (0, 2)
+    assert {m.id for m in channel.delivered} == {n.id for n in rows}
+    assert {m.attempt for m in channel.delivered} == {2}
+    assert await Notification.filter(rule="reminder1h", status=NotificationStatus.Sent).count() == 2
 
 
 async def test_inbox_lists_the_callers_notifications_and_marks_read(client, users, settings):

@@ -14,6 +14,7 @@ import pytest
 
 from leko_bookings.channels import WebhookChannel
 from leko_bookings.models import Notification, NotificationStatus
+from leko_bookings.resolvers.outbox import notification_id
 from tests.conftest import (
     NOW,
     PG_ADMIN_URL,
@@ -92,9 +93,13 @@ def _notify_process(env: dict[str, str]) -> subprocess.Popen:
     )
 
 
-async def _seed_due_notifications(dsn: str, count: int) -> None:
+async def _seed_due_notifications(dsn: str, count: int, reminders: bool) -> list[tuple]:
+    """`count` due notifications: pending ones (as the order's transaction writes them) for
+    bookings a month away; or, with `reminders`, bookings starting in 30 minutes whose two 1-hour
+    reminders (athlete, coach) the runs find due and write themselves."""
     now = datetime.now(UTC)
-    start = now + timedelta(days=30)
+    start = now + (timedelta(minutes=30) if reminders else timedelta(days=30))
+    count = count // 2 if reminders else count
     conn = await asyncpg.connect(dsn)
     try:
         event_id, order_id = uuid.uuid4(), uuid.uuid4()
@@ -120,34 +125,38 @@ async def _seed_due_notifications(dsn: str, count: int) -> None:
             uuid.uuid4(),
             now,
         )
-        bookings = [(uuid.uuid4(), uuid.uuid4()) for _ in range(count)]
+        bookings = [(uuid.uuid4(), uuid.uuid4(), uuid.uuid4()) for _ in range(count)]
         await conn.executemany(
             """INSERT INTO booking (id, order_id, event_id, user_id, coach_id, start_at, end_at,
                status, price, price_currency, completed, created_at, updated_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, 'Accepted', 1000, 'RUB', false, $8, $8)""",
             [
-                (b, order_id, event_id, u, uuid.uuid4(), start, start + timedelta(hours=1), now)
-                for b, u in bookings
+                (b, order_id, event_id, u, c, start, start + timedelta(hours=1), now)
+                for b, u, c in bookings
             ],
         )
+        if reminders:
+            return [(b, "reminder1h", who) for b, u, c in bookings for who in (u, c)]
         await conn.executemany(
             """INSERT INTO notification (id, booking_id, rule, recipient_id, recipient_role, status,
                attempts, next_attempt_at, created_at)
                VALUES ($1, $2, 'bookingCreated', $3, 'Athlete', 'Pending', 0, $4, $4)""",
-            [(uuid.uuid4(), b, u, now - timedelta(minutes=1)) for b, u in bookings],
+            [(uuid.uuid4(), b, u, now - timedelta(minutes=1)) for b, u, _ in bookings],
         )
+        return []
     finally:
         await conn.close()
 
 
-async def test_four_overlapping_runs_deliver_each_notification_exactly_once():
+@pytest.mark.parametrize("reminders", [False, True], ids=["pending", "time-driven"])
+async def test_four_overlapping_runs_deliver_each_notification_exactly_once(reminders):
     name = f"leko_notify_{uuid.uuid4().hex[:8]}"
     await create_pg_database(name)
     url = pg_url(name)
     dsn = url.split("?")[0].replace("postgres://", "postgresql://", 1)
     try:
         migrate_with_cli(url)
-        await _seed_due_notifications(dsn, 2000)
+        expected = await _seed_due_notifications(dsn, 2000, reminders)
         with webhook_receiver(HOOK_SECRET) as (hook, received):
             env = {
                 "LEKO_DATABASE_URL": url.replace("maxsize=60", "maxsize=10"),
@@ -166,6 +175,8 @@ async def test_four_overlapping_runs_deliver_each_notification_exactly_once():
         assert received.bad_signatures == 0
         assert len(ids) == 2000
         assert max(ids.values()) == 1  # no duplicate
+        if reminders:  # ids are the stable name-based ones, whichever run wrote them
+            assert set(ids) == {str(notification_id(*key)) for key in expected}
         conn = await asyncpg.connect(dsn)
         try:
             counts = dict(

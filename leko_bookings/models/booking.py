@@ -53,4 +53,7 @@ class Booking(Model):
             Index(fields=("user_id", "start_at")),
             Index(fields=("coach_id", "start_at")),
             Index(fields=("event_id", "status")),
+            # The notify run: bookings by status and start (reminders, pending expiry) or end.
+            Index(fields=("status", "start_at", "id")),
+            Index(fields=("status", "end_at", "id")),
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from leko_bookings.errors import Forbidden, NotFound
@@ -66,6 +67,8 @@ async def erase_user(ctx: Context, current_user_id: UUID, user_id: UUID | None =
         if not (events or own or coached or acted or orders or told):
             raise NotFound(f"No data of user {target} is held here.")
 
+        own_ids = Booking.filter(user_id=target).values("id")
+        await Notification.filter(booking_id__in=Subquery(own_ids)).delete()
         await Booking.filter(user_id=target).delete()  # their history goes with them (cascade)
         await Order.filter(user_id=target).delete()
 

@@ -1,22 +1,24 @@
 """The notify run (SPEC_NOTES, "Notifications"), called by cron; safe to overlap with itself.
 
 1. Pending bookings still pending at their event's start are canceled by the system.
-2. Time-driven notifications due now are queued (a unique key makes repeats no-ops).
-3. Pending notifications are claimed in batches (`FOR UPDATE SKIP LOCKED`, so two runs never
-   take the same row), delivered, and their outcome recorded in the same transaction: sent; or
-   retried later with exponential backoff, then failed and visible; or expired when their
-   moment has passed.
+2. Pending notifications (event-driven ones, retries) are claimed in batches (`FOR UPDATE SKIP
+   LOCKED`, so two runs never take the same row), delivered, and their outcome recorded in the
+   same transaction: sent; or retried later with exponential backoff, then failed and visible;
+   or expired when their moment has passed.
+3. Time-driven notifications due now are written, delivered and recorded in one transaction per
+   batch of bookings; a run writing the same rows at once waits and then skips them (unique key).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from tortoise import BaseDBAsyncClient
+from tortoise import BaseDBAsyncClient, connections
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -34,7 +36,14 @@ from leko_bookings.resolvers.access import require_roles
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import SYSTEM, entry, record
 from leko_bookings.resolvers.notification_rules import Trigger
-from leko_bookings.resolvers.outbox import enqueue, enqueue_due
+from leko_bookings.resolvers.outbox import (
+    TIME_DRIVEN,
+    Due,
+    active_rules,
+    due_batch,
+    enqueue,
+    write_due,
+)
 from leko_bookings.resolvers.state_machine import Party, check_move
 
 
@@ -121,34 +130,45 @@ def _instant(value: Any) -> datetime:
 
 
 def _message(row: dict[str, Any]) -> Message:
+    if not isinstance(row["id"], UUID):  # SQLite answers text
+        row = {
+            **row,
+            **{k: _uuid(row[k]) for k in _UUIDS},
+            **{k: _instant(row[k]) for k in _INSTANTS},
+        }
     return Message(
-        id=_uuid(row["id"]),
+        id=row["id"],
         rule=row["rule"],
-        booking_id=_uuid(row["booking_id"]),
-        recipient_id=_uuid(row["recipient_id"]),
+        booking_id=row["booking_id"],
+        recipient_id=row["recipient_id"],
         recipient_role=str(row["recipient_role"]),
         attempt=int(row["attempts"]),
-        created_at=_instant(row["created_at"]),
-        booking={
-            "eventId": str(row["event_id"]),
-            "startAt": _instant(row["start_at"]).isoformat(),
-            "endAt": _instant(row["end_at"]).isoformat(),
-            "bookingStatus": str(row["booking_status"]),
-        },
+        created_at=row["created_at"],
+        event_id=row["event_id"],
+        start_at=row["start_at"],
+        end_at=row["end_at"],
+        booking_status=str(row["booking_status"]),
     )
 
 
-async def _update(conn: BaseDBAsyncClient, ids: list[UUID], **values: Any) -> None:
-    """Count an attempt and set columns of many notifications (PostgreSQL: one array
-    parameter rather than an IN list of thousands)."""
+_UUIDS = ("id", "booking_id", "recipient_id", "event_id")
+_INSTANTS = ("created_at", "start_at", "end_at")
+
+
+async def _update(
+    conn: BaseDBAsyncClient, ids: list[UUID], count_attempt: bool, **values: Any
+) -> None:
+    """Set columns of many notifications, and count an attempt unless the row was written with
+    it counted (PostgreSQL: one array parameter rather than an IN list of thousands)."""
     if conn.capabilities.dialect != "postgres":
-        await Notification.filter(id__in=ids).update(attempts=F("attempts") + 1, **values)
+        counted = {"attempts": F("attempts") + 1} if count_attempt else {}
+        await Notification.filter(id__in=ids).update(**counted, **values)
         return
-    assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(values, start=2))
+    assignments = [f"{column} = ${i}" for i, column in enumerate(values, start=2)]
+    if count_attempt:
+        assignments.append("attempts = attempts + 1")
     params = [v.value if isinstance(v, NotificationStatus) else v for v in values.values()]
-    sql = (
-        f"UPDATE notification SET attempts = attempts + 1, {assignments} WHERE id = ANY($1::uuid[])"
-    )
+    sql = f"UPDATE notification SET {', '.join(assignments)} WHERE id = ANY($1::uuid[])"
     await conn.execute_query(sql, [ids, *params])
 
 
@@ -158,10 +178,16 @@ async def _deliver(
     channel: Channel,
     rows: list[dict[str, Any]],
     summary: NotifySummary,
+    *,
+    written_sent: bool = False,
 ) -> None:
-    """Deliver a claimed batch and record each outcome: sent; expired (its moment has passed);
-    or failed, to be retried with exponential backoff, then failed for good and visible."""
+    """Deliver a batch and record each outcome: sent; expired (its moment has passed); or failed,
+    to be retried with exponential backoff, then failed for good and visible.
+
+    Claimed rows are pending; rows this transaction wrote (`written_sent`) already say sent, with
+    this attempt counted, so only the ones not delivered change."""
     now, settings = ctx.now, ctx.settings
+    counted = not written_sent
     expired = [
         r for r in rows if r["valid_until"] is not None and now >= _instant(r["valid_until"])
     ]
@@ -170,33 +196,75 @@ async def _deliver(
     ]
     failures = await channel.deliver(live) if live else {}
     sent = [m.id for m in live if m.id not in failures]
-    if sent:
-        await _update(conn, sent, status=NotificationStatus.Sent, sent_at=now, last_error=None)
+    if sent and not written_sent:
+        await _update(conn, sent, counted, status=NotificationStatus.Sent, sent_at=now)
     if expired:
-        await _update(conn, [_uuid(r["id"]) for r in expired], status=NotificationStatus.Expired)
+        ids = [_uuid(r["id"]) for r in expired]
+        await _update(conn, ids, counted, status=NotificationStatus.Expired, sent_at=None)
     retry: dict[tuple[int, str], list[UUID]] = defaultdict(list)
     for message in live:
         if message.id in failures:
             retry[message.attempt, failures[message.id]].append(message.id)
     for (attempts, error), ids in retry.items():
         if attempts >= settings.notification_max_attempts:
-            await _update(conn, ids, status=NotificationStatus.Failed, last_error=error)
+            status, next_at = NotificationStatus.Failed, now
             summary.failed += len(ids)
         else:
-            backoff = timedelta(seconds=settings.notification_backoff_seconds * 2 ** (attempts - 1))
-            await _update(conn, ids, next_attempt_at=now + backoff, last_error=error)
+            backoff = settings.notification_backoff_seconds * 2 ** (attempts - 1)
+            status, next_at = NotificationStatus.Pending, now + timedelta(seconds=backoff)
             summary.retried += len(ids)
+        await _update(
+            conn,
+            ids,
+            counted,
+            status=status,
+            sent_at=None,
+            next_attempt_at=next_at,
+            last_error=error,
+        )
     summary.sent += len(sent)
     summary.expired += len(expired)
 
 
+async def deliver_due(ctx: Context, channel: Channel, summary: NotifySummary) -> None:
+    """Time-driven notifications: each batch of due bookings is one transaction that writes the
+    notifications no run has written yet, delivers them and records the failures.
+
+    On PostgreSQL up to `notify_parallel_batches` batches run at once on their own connections
+    (disjoint bookings), so the database writes one while this process delivers another."""
+    conn = connections.get("default")
+    parallel = (
+        ctx.settings.notify_parallel_batches if conn.capabilities.dialect == "postgres" else 1
+    )
+    slots = asyncio.Semaphore(parallel)
+    batch = ctx.settings.notify_batch_size
+
+    async def one(due: Due, booking_ids: list[Any]) -> None:
+        try:
+            async with in_transaction() as tx:
+                rows = await write_due(ctx, tx, due, booking_ids)
+                summary.queued += len(rows)
+                summary.claimed += len(rows)
+                await _deliver(ctx, tx, channel, rows, summary, written_sent=True)
+        finally:
+            slots.release()
+
+    async with asyncio.TaskGroup() as group:
+        for rule in active_rules(ctx, *TIME_DRIVEN):
+            due = Due.of(rule, ctx.now)
+            keys = await due_batch(conn, due, None, batch)
+            while keys:
+                await slots.acquire()
+                group.create_task(one(due, [booking_id for _, booking_id in keys]))
+                keys = await due_batch(conn, due, keys[-1], batch) if len(keys) == batch else []
+
+
 async def notify_bookings(ctx: Context, channel: Channel) -> NotifySummary:
-    """One run: expire pending bookings, queue what is due, deliver what is claimable."""
+    """One run: expire pending bookings, deliver what is claimable, then what is due now."""
     require_roles(ctx, Role.scheduler, Role.admin)
     batch = ctx.settings.notify_batch_size
     summary = NotifySummary()
     summary.expired_bookings = await expire_pending_bookings(ctx, batch)
-    summary.queued = await enqueue_due(ctx)
     # Until nothing is claimable: a short batch only means other runs hold some rows. Each batch
     # is one transaction: claim, deliver, record; a run that dies rolls back and its rows are
     # claimable again (delivered at least once; the stable id lets receivers deduplicate).
@@ -204,6 +272,8 @@ async def notify_bookings(ctx: Context, channel: Channel) -> NotifySummary:
         async with in_transaction() as conn:
             rows = await claim(ctx, conn, batch)
             if not rows:
-                return summary
+                break
             summary.claimed += len(rows)
             await _deliver(ctx, conn, channel, rows, summary)
+    await deliver_due(ctx, channel, summary)
+    return summary

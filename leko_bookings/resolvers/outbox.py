@@ -1,17 +1,22 @@
 """Writing the notification outbox: one row per (booking, rule, recipient), unique.
 
-Event-driven rules are written by the transaction that changed the booking; time-driven ones
-by the notify run that finds them due. A unique key makes a second write of the same
-notification a no-op, whichever process tries.
+A notification's id is a name-based UUID (v3) of its (booking, rule, recipient): the same
+notification always has the same id, whoever writes it and however often it is retried, so
+receivers can deduplicate on it and a second write of it is a no-op (unique key).
+
+Event-driven rules are written by the transaction that changed the booking, pending, and a notify
+run delivers them. Time-driven ones are written by the notify run that finds them due, in the
+transaction that delivers them (see `due_batch` and `write_due`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from uuid import UUID, uuid4
+from typing import Any
+from uuid import UUID, uuid3
 
-from tortoise import BaseDBAsyncClient, connections
-from tortoise.expressions import Subquery
+from tortoise import BaseDBAsyncClient
 
 from leko_bookings.models import (
     Booking,
@@ -32,6 +37,17 @@ from leko_bookings.resolvers.notification_rules import (
 
 NIL = UUID(int=0)
 TIME_DRIVEN = (Trigger.before_start, Trigger.after_end)
+NAMESPACE = UUID("5d2c1a0e-7f3b-4c56-9a1e-0b8f4e6d2c71")  # of notification ids; never change it
+
+
+def notification_id(booking_id: UUID, rule: str, recipient_id: UUID) -> UUID:
+    """The id of the notification of `rule` about a booking for one recipient."""
+    return uuid3(NAMESPACE, f"{booking_id}:{rule}:{recipient_id}")
+
+
+# The same function in SQL (PostgreSQL): RFC 9562 UUIDv3, MD5 over namespace bytes + name.
+_PG_NOTIFICATION_ID = """encode(set_byte(set_byte(h, 6, (get_byte(h, 6) & 15) | 48),
+    8, (get_byte(h, 8) & 63) | 128), 'hex')::uuid"""
 
 
 def active_rules(ctx: Context, *triggers: Trigger) -> list[Rule]:
@@ -46,19 +62,22 @@ def _row(
     role: RecipientRole,
     now: datetime,
     valid_until: datetime | None,
+    *,
+    sent: bool = False,
 ) -> Notification:
-    """One pending outbox row, due now."""
+    """One outbox row: pending and due now, or (`sent`) being delivered by this transaction."""
     return Notification(
-        id=uuid4(),
+        id=notification_id(booking_id, rule.name, recipient_id),
         booking_id=booking_id,
         rule=rule.name,
         recipient_id=recipient_id,
         recipient_role=role,
-        status=NotificationStatus.Pending,
-        attempts=0,
+        status=NotificationStatus.Sent if sent else NotificationStatus.Pending,
+        attempts=1 if sent else 0,
         next_attempt_at=now,
         valid_until=valid_until,
         created_at=now,
+        sent_at=now if sent else None,
     )
 
 
@@ -87,61 +106,6 @@ async def enqueue(
     return len(rows)
 
 
-def _window(rule: Rule, now: datetime) -> tuple[str, datetime, datetime]:
-    """The bookings a time rule is due for now: (column, lowest, highest] of their start/end.
-
-    Due from `due_at` until `due_at + window` (and, for reminders, never from the start on).
-    """
-    offset = timedelta(minutes=rule.minutes)
-    window = timedelta(minutes=rule.window_minutes or 60 * 24 * 365)
-    if rule.trigger is Trigger.before_start:
-        # start - offset <= now < start - offset + window, and now < start
-        return "start_at", now + offset - window, now + offset
-    # end + offset <= now < end + offset + window
-    return "end_at", now - offset - window, now - offset
-
-
-def _valid_until(rule: Rule, booking_start: datetime, booking_end: datetime) -> datetime | None:
-    if rule.trigger is Trigger.before_start:
-        due = booking_start - timedelta(minutes=rule.minutes)
-        until = rule.valid_until(due) or booking_start
-        return min(until, booking_start)
-    return rule.valid_until(booking_end + timedelta(minutes=rule.minutes))
-
-
-_PG_INSERT = """
-WITH inserted AS (
-INSERT INTO notification (id, booking_id, rule, recipient_id, recipient_role, status, attempts,
-                          next_attempt_at, valid_until, created_at)
-SELECT gen_random_uuid(), b.id, $1, b.{who}, $2, 'Pending', 0, $3, {until}, $3
-FROM booking b
-WHERE b.status = 'Accepted' AND b.{column} > $4 AND b.{column} <= $5 AND b.{who} <> $6 {extra}
-ON CONFLICT (booking_id, rule, recipient_id) DO NOTHING
-RETURNING 1
-)
-SELECT count(*) AS n FROM inserted
-"""
-
-
-async def enqueue_due(ctx: Context) -> int:
-    """Queue every time-driven notification due now (set-based; repeats are no-ops)."""
-    conn = connections.get("default")
-    total = 0
-    for rule in active_rules(ctx, *TIME_DRIVEN):
-        column, low, high = _window(rule, ctx.now)
-        if rule.trigger is Trigger.before_start:
-            high = min(high, ctx.now + timedelta(minutes=rule.minutes))
-            low = max(low, ctx.now)  # never from the start on
-        for recipient_id, role in _recipient_columns(rule):
-            if conn.capabilities.dialect == "postgres":
-                total += await _enqueue_pg(
-                    conn, rule, column, low, high, recipient_id, role, ctx.now
-                )
-            else:
-                total += await _enqueue_orm(rule, column, low, high, recipient_id, role, ctx.now)
-    return total
-
-
 _COLUMNS = {
     Recipient.athlete: [("user_id", RecipientRole.Athlete)],
     Recipient.coach: [("coach_id", RecipientRole.Coach)],
@@ -149,62 +113,159 @@ _COLUMNS = {
 }
 
 
-def _recipient_columns(rule: Rule) -> list[tuple[str, RecipientRole]]:
-    """The booking column holding each recipient of a time-driven rule."""
-    return list(dict.fromkeys(c for r in rule.recipients for c in _COLUMNS[r]))
+@dataclass(frozen=True, slots=True)
+class Due:
+    """The bookings a time-driven rule is due for at `now`: `low < column <= high`."""
 
+    rule: Rule
+    column: str  # start_at or end_at
+    low: datetime
+    high: datetime
+    recipients: tuple[tuple[str, RecipientRole], ...]  # booking column holding each recipient
 
-async def _enqueue_pg(
-    conn: BaseDBAsyncClient,
-    rule: Rule,
-    column: str,
-    low: datetime,
-    high: datetime,
-    who: str,
-    role: RecipientRole,
-    now: datetime,
-) -> int:
-    if rule.trigger is Trigger.before_start:
-        shift = (rule.window_minutes or 0) - rule.minutes
-        until = (
-            f"LEAST(b.start_at + ({shift} * interval '1 minute'), b.start_at)"
-            if rule.window_minutes
-            else "b.start_at"
+    @classmethod
+    def of(cls, rule: Rule, now: datetime) -> Due:
+        """Due from `due_at` until `due_at + window`; reminders never from the start on."""
+        offset = timedelta(minutes=rule.minutes)
+        window = timedelta(minutes=rule.window_minutes or 60 * 24 * 365)
+        recipients = tuple(dict.fromkeys(c for r in rule.recipients for c in _COLUMNS[r]))
+        if rule.trigger is Trigger.before_start:
+            # start - offset <= now < start - offset + window, and now < start
+            low, high = max(now, now + offset - window), now + offset
+            return cls(rule, "start_at", low, high, recipients)
+        # end + offset <= now < end + offset + window
+        return cls(rule, "end_at", now - offset - window, now - offset, recipients)
+
+    def bookings(self) -> Any:
+        query = Booking.filter(
+            status=BookingStatus.Accepted,
+            **{f"{self.column}__gt": self.low, f"{self.column}__lte": self.high},
         )
+        return query.filter(completed=False) if self.rule.trigger is Trigger.after_end else query
+
+    def valid_until(self, start: datetime, end: datetime) -> datetime | None:
+        """Past it, the notification is no longer worth sending (a reminder: at the start)."""
+        if self.rule.trigger is Trigger.before_start:
+            due = start - timedelta(minutes=self.rule.minutes)
+            return min(self.rule.valid_until(due) or start, start)
+        return self.rule.valid_until(end + timedelta(minutes=self.rule.minutes))
+
+
+Key = tuple[Any, Any]
+"""A due booking's (time, id), as the database returns them: the cursor of `due_batch`."""
+
+_DUE_BATCH = """
+SELECT {column}, id FROM booking
+WHERE status = 'Accepted' AND {column} > {p1} AND {column} <= {p2} {extra}
+  AND ({column} > {p3} OR ({column} = {p3} AND id > {p4}))
+ORDER BY {column}, id
+LIMIT {p5}
+"""
+
+
+async def due_batch(conn: BaseDBAsyncClient, due: Due, after: Key | None, limit: int) -> list[Key]:
+    """The next `limit` due bookings in (time, id) order after `after`, as keys (one indexed
+    range scan, `booking (status, time, id)`; the values are not converted: only passed back)."""
+    postgres = conn.capabilities.dialect == "postgres"
+    marks = [f"${i}" if postgres else f"?{i}" for i in range(1, 6)]
+    sql = _DUE_BATCH.format(
+        column=due.column,
+        extra="AND completed = false" if due.rule.trigger is Trigger.after_end else "",
+        **{f"p{i}": mark for i, mark in enumerate(marks, start=1)},
+    )
+    at, booking_id = after or (due.low, NIL if postgres else str(NIL))
+    _, rows = await conn.execute_query(sql, [due.low, due.high, at, booking_id, limit])
+    return [(row[0], row[1]) for row in rows]
+
+
+_PG_WRITE_DUE = """
+WITH written AS (
+    INSERT INTO notification (id, booking_id, rule, recipient_id, recipient_role, status,
+                              attempts, next_attempt_at, valid_until, created_at, sent_at)
+    SELECT {id}, b.id, $2::text, r.who, r.role, 'Sent', 1, $3, {until}, $3, $3
+    FROM booking b
+    CROSS JOIN LATERAL (VALUES {recipients}) AS r(who, role)
+    CROSS JOIN LATERAL (SELECT decode(md5($5::bytea || convert_to(
+        b.id::text || ':' || $2::text || ':' || r.who::text, 'UTF8')), 'hex') AS h) AS name
+    WHERE b.id = ANY($1::uuid[]) AND b.status = 'Accepted'
+      AND b.{column} > $6 AND b.{column} <= $7 {extra} AND r.who <> $4
+    ORDER BY b.id, r.role
+    ON CONFLICT DO NOTHING
+    RETURNING id, booking_id, rule, recipient_id, recipient_role, attempts, valid_until, created_at
+)
+SELECT w.*, b.event_id, b.start_at, b.end_at, b.status AS booking_status
+FROM written w JOIN booking b ON b.id = w.booking_id
+"""
+
+
+async def write_due(
+    ctx: Context, conn: BaseDBAsyncClient, due: Due, booking_ids: list[UUID]
+) -> list[dict[str, Any]]:
+    """Inside the delivering transaction: write the due notifications of these bookings that no
+    run has written yet, as sent by this run (a failed delivery is then recorded as a retry).
+
+    A concurrent run writing the same rows waits for this transaction and then skips them (the
+    unique key), so each is delivered by one run. Returns them as `notify.claim` does."""
+    if conn.capabilities.dialect == "postgres":
+        return await _write_due_pg(ctx, conn, due, booking_ids)
+    candidates = await due.bookings().filter(id__in=booking_ids).order_by("id")
+    rows = [
+        _row(
+            b.id,
+            due.rule,
+            getattr(b, column),
+            role,
+            ctx.now,
+            due.valid_until(b.start_at, b.end_at),
+            sent=True,
+        )
+        for b in candidates
+        for column, role in due.recipients
+        if getattr(b, column) != NIL
+    ]
+    written = set(
+        await Notification.filter(id__in=[r.id for r in rows]).values_list("id", flat=True)
+    )
+    rows = [r for r in rows if r.id not in written]
+    await Notification.bulk_create(rows)
+    bookings = {b.id: b for b in candidates}
+    return [
+        {
+            "id": r.id,
+            "booking_id": r.booking_id,
+            "rule": r.rule,
+            "recipient_id": r.recipient_id,
+            "recipient_role": r.recipient_role.value,
+            "attempts": r.attempts,
+            "valid_until": r.valid_until,
+            "created_at": r.created_at,
+            "event_id": bookings[r.booking_id].event_id,
+            "start_at": bookings[r.booking_id].start_at,
+            "end_at": bookings[r.booking_id].end_at,
+            "booking_status": bookings[r.booking_id].status.value,
+        }
+        for r in rows
+    ]
+
+
+async def _write_due_pg(
+    ctx: Context, conn: BaseDBAsyncClient, due: Due, booking_ids: list[UUID]
+) -> list[dict[str, Any]]:
+    rule = due.rule
+    if rule.trigger is Trigger.before_start:
+        shift = (rule.window_minutes or 0) - rule.minutes if rule.window_minutes else 0
+        until = f"LEAST(b.start_at + ({shift} * interval '1 minute'), b.start_at)"
         extra = ""
     else:
         until = (
-            f"b.end_at + ({rule.minutes + (rule.window_minutes or 0)} * interval '1 minute')"
+            f"b.end_at + ({rule.minutes + rule.window_minutes} * interval '1 minute')"
             if rule.window_minutes
-            else "NULL"
+            else "NULL::timestamptz"
         )
         extra = "AND b.completed = false"
-    sql = _PG_INSERT.format(who=who, column=column, until=until, extra=extra)
-    _, rows = await conn.execute_query(sql, [rule.name, role.value, now, low, high, NIL])
-    return int(rows[0]["n"])
-
-
-async def _enqueue_orm(
-    rule: Rule,
-    column: str,
-    low: datetime,
-    high: datetime,
-    who: str,
-    role: RecipientRole,
-    now: datetime,
-) -> int:
-    query = Booking.filter(
-        status=BookingStatus.Accepted, **{f"{column}__gt": low, f"{column}__lte": high}
+    recipients = ", ".join(f"(b.{column}, '{role.value}')" for column, role in due.recipients)
+    sql = _PG_WRITE_DUE.format(
+        id=_PG_NOTIFICATION_ID, until=until, extra=extra, column=due.column, recipients=recipients
     )
-    if rule.trigger is Trigger.after_end:
-        query = query.filter(completed=False)
-    queued = Notification.filter(rule=rule.name, recipient_role=role).values_list("booking_id")
-    query = query.exclude(**{who: NIL}).exclude(id__in=Subquery(queued))
-    candidates = await query.values_list("id", who, "start_at", "end_at")
-    rows = [
-        _row(booking_id, rule, recipient, role, now, _valid_until(rule, start, end))
-        for booking_id, recipient, start, end in candidates
-    ]
-    if rows:
-        await Notification.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
-    return len(rows)
+    params = [booking_ids, rule.name, ctx.now, NIL, NAMESPACE.bytes, due.low, due.high]
+    return await conn.execute_query_dict(sql, params)

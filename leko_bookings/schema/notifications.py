@@ -47,7 +47,7 @@ class Notification:
         return cls(
             id=n.id,
             rule=n.rule,
-            booking_id=n.booking_id,  # type: ignore[arg-type]
+            booking_id=n.booking_id,
             recipient_role=n.recipient_role,
             status=n.status,
             created_at=n.created_at,
