@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -40,8 +40,11 @@ from leko_bookings.resolvers.outbox import (
     TIME_DRIVEN,
     Due,
     active_rules,
+    as_uuid,
     due_batch,
     enqueue,
+    instant,
+    message,
     write_due,
 )
 from leko_bookings.resolvers.state_machine import Party, check_move
@@ -111,48 +114,25 @@ LIMIT {limit} {lock}
 """
 
 
-async def claim(ctx: Context, conn: BaseDBAsyncClient, batch: int) -> list[dict[str, Any]]:
-    """Inside the run's transaction: lock up to `batch` due notifications with their bookings.
-    Rows another run holds are skipped (PostgreSQL); SQLite has one writer at a time."""
+async def claim(
+    ctx: Context, conn: BaseDBAsyncClient, batch: int
+) -> tuple[list[Message], list[UUID]]:
+    """Inside the run's transaction: lock up to `batch` due notifications with their bookings;
+    return the ones to deliver and the ids of those whose moment has passed. Rows another run
+    holds are skipped (PostgreSQL); SQLite has one writer at a time."""
     if conn.capabilities.dialect == "postgres":
         sql = _CLAIM.format(now="$1", limit="$2", lock="FOR UPDATE OF n SKIP LOCKED")
     else:
         sql = _CLAIM.format(now="?", limit="?", lock="")
-    return await conn.execute_query_dict(sql, [ctx.now, batch])
-
-
-def _uuid(value: Any) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
-
-
-def _instant(value: Any) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-
-
-def _message(row: dict[str, Any]) -> Message:
-    if not isinstance(row["id"], UUID):  # SQLite answers text
-        row = {
-            **row,
-            **{k: _uuid(row[k]) for k in _UUIDS},
-            **{k: _instant(row[k]) for k in _INSTANTS},
-        }
-    return Message(
-        id=row["id"],
-        rule=row["rule"],
-        booking_id=row["booking_id"],
-        recipient_id=row["recipient_id"],
-        recipient_role=str(row["recipient_role"]),
-        attempt=int(row["attempts"]),
-        created_at=row["created_at"],
-        event_id=row["event_id"],
-        start_at=row["start_at"],
-        end_at=row["end_at"],
-        booking_status=str(row["booking_status"]),
-    )
-
-
-_UUIDS = ("id", "booking_id", "recipient_id", "event_id")
-_INSTANTS = ("created_at", "start_at", "end_at")
+    live: list[Message] = []
+    expired: list[UUID] = []
+    for row in await conn.execute_query_dict(sql, [ctx.now, batch]):
+        until = row["valid_until"]
+        if until is not None and ctx.now >= instant(until):
+            expired.append(as_uuid(row["id"]))
+        else:
+            live.append(message(row))
+    return live, expired
 
 
 async def _update(
@@ -176,7 +156,8 @@ async def _deliver(
     ctx: Context,
     conn: BaseDBAsyncClient,
     channel: Channel,
-    rows: list[dict[str, Any]],
+    live: list[Message],
+    expired: list[UUID],
     summary: NotifySummary,
     *,
     written_sent: bool = False,
@@ -188,23 +169,16 @@ async def _deliver(
     this attempt counted, so only the ones not delivered change."""
     now, settings = ctx.now, ctx.settings
     counted = not written_sent
-    expired = [
-        r for r in rows if r["valid_until"] is not None and now >= _instant(r["valid_until"])
-    ]
-    live = [
-        _message(r) for r in rows if r["valid_until"] is None or now < _instant(r["valid_until"])
-    ]
     failures = await channel.deliver(live) if live else {}
     sent = [m.id for m in live if m.id not in failures]
     if sent and not written_sent:
         await _update(conn, sent, counted, status=NotificationStatus.Sent, sent_at=now)
     if expired:
-        ids = [_uuid(r["id"]) for r in expired]
-        await _update(conn, ids, counted, status=NotificationStatus.Expired, sent_at=None)
+        await _update(conn, expired, counted, status=NotificationStatus.Expired, sent_at=None)
     retry: dict[tuple[int, str], list[UUID]] = defaultdict(list)
-    for message in live:
-        if message.id in failures:
-            retry[message.attempt, failures[message.id]].append(message.id)
+    for m in live:
+        if m.id in failures:
+            retry[m.attempt, failures[m.id]].append(m.id)
     for (attempts, error), ids in retry.items():
         if attempts >= settings.notification_max_attempts:
             status, next_at = NotificationStatus.Failed, now
@@ -242,10 +216,10 @@ async def deliver_due(ctx: Context, channel: Channel, summary: NotifySummary) ->
     async def one(due: Due, booking_ids: list[Any]) -> None:
         try:
             async with in_transaction() as tx:
-                rows = await write_due(ctx, tx, due, booking_ids)
-                summary.queued += len(rows)
-                summary.claimed += len(rows)
-                await _deliver(ctx, tx, channel, rows, summary, written_sent=True)
+                written = await write_due(ctx, tx, due, booking_ids)
+                summary.queued += len(written)
+                summary.claimed += len(written)
+                await _deliver(ctx, tx, channel, written, [], summary, written_sent=True)
         finally:
             slots.release()
 
@@ -270,10 +244,10 @@ async def notify_bookings(ctx: Context, channel: Channel) -> NotifySummary:
     # claimable again (delivered at least once; the stable id lets receivers deduplicate).
     while True:
         async with in_transaction() as conn:
-            rows = await claim(ctx, conn, batch)
-            if not rows:
+            live, expired = await claim(ctx, conn, batch)
+            if not live and not expired:
                 break
-            summary.claimed += len(rows)
-            await _deliver(ctx, conn, channel, rows, summary)
+            summary.claimed += len(live) + len(expired)
+            await _deliver(ctx, conn, channel, live, expired, summary)
     await deliver_due(ctx, channel, summary)
     return summary

@@ -11,13 +11,15 @@ transaction that delivers them (see `due_batch` and `write_due`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid3
 
 from tortoise import BaseDBAsyncClient
 
+from leko_bookings.channels import Message
 from leko_bookings.models import (
     Booking,
     BookingStatus,
@@ -53,6 +55,31 @@ _PG_NOTIFICATION_ID = """encode(set_byte(set_byte(h, 6, (get_byte(h, 6) & 15) | 
 def active_rules(ctx: Context, *triggers: Trigger) -> list[Rule]:
     rules = load_rules(ctx.settings.notification_rules_file)
     return [r for r in rules if r.enabled and r.trigger in triggers]
+
+
+def as_uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def instant(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def message(row: Mapping[str, Any]) -> Message:
+    """A notification row joined with its booking (see `notify.claim`), as channels take it."""
+    return Message(
+        id=as_uuid(row["id"]),
+        rule=row["rule"],
+        booking_id=as_uuid(row["booking_id"]),
+        recipient_id=as_uuid(row["recipient_id"]),
+        recipient_role=str(row["recipient_role"]),
+        attempt=int(row["attempts"]),
+        created_at=instant(row["created_at"]),
+        event_id=as_uuid(row["event_id"]),
+        start_at=instant(row["start_at"]),
+        end_at=instant(row["end_at"]),
+        booking_status=str(row["booking_status"]),
+    )
 
 
 def _row(
@@ -191,66 +218,68 @@ WITH written AS (
       AND b.{column} > $6 AND b.{column} <= $7 {extra} AND r.who <> $4
     ORDER BY b.id, r.role
     ON CONFLICT DO NOTHING
-    RETURNING id, booking_id, rule, recipient_id, recipient_role, attempts, valid_until, created_at
+    RETURNING id, booking_id, recipient_id, recipient_role
 )
-SELECT w.*, b.event_id, b.start_at, b.end_at, b.status AS booking_status
+SELECT w.id, w.booking_id, w.recipient_id, w.recipient_role, b.event_id, b.start_at, b.end_at
 FROM written w JOIN booking b ON b.id = w.booking_id
 """
 
 
 async def write_due(
-    ctx: Context, conn: BaseDBAsyncClient, due: Due, booking_ids: list[UUID]
-) -> list[dict[str, Any]]:
+    ctx: Context, conn: BaseDBAsyncClient, due: Due, booking_ids: list[Any]
+) -> list[Message]:
     """Inside the delivering transaction: write the due notifications of these bookings that no
-    run has written yet, as sent by this run (a failed delivery is then recorded as a retry).
+    run has written yet, as sent by this run (a failed delivery is then recorded as a retry),
+    and return them to deliver (first attempt, now; the bookings are Accepted).
 
     A concurrent run writing the same rows waits for this transaction and then skips them (the
-    unique key), so each is delivered by one run. Returns them as `notify.claim` does."""
-    if conn.capabilities.dialect == "postgres":
-        return await _write_due_pg(ctx, conn, due, booking_ids)
-    candidates = await due.bookings().filter(id__in=booking_ids).order_by("id")
-    rows = [
-        _row(
-            b.id,
-            due.rule,
-            getattr(b, column),
-            role,
-            ctx.now,
-            due.valid_until(b.start_at, b.end_at),
-            sent=True,
+    unique key), so each is delivered by one run."""
+    rule, now = due.rule, ctx.now
+
+    def sent(row: Sequence[Any]) -> Message:
+        id_, booking_id, recipient_id, role, event_id, start_at, end_at = row
+        return Message(
+            id=id_,
+            rule=rule.name,
+            booking_id=booking_id,
+            recipient_id=recipient_id,
+            recipient_role=str(role),
+            attempt=1,
+            created_at=now,
+            event_id=event_id,
+            start_at=start_at,
+            end_at=end_at,
+            booking_status=BookingStatus.Accepted.value,
         )
+
+    if conn.capabilities.dialect == "postgres":
+        _, rows = await conn.execute_query(_pg_write_due(due), _pg_params(ctx, due, booking_ids))
+        return [sent(cast(Sequence[Any], row)) for row in rows]  # asyncpg records
+    candidates = await due.bookings().filter(id__in=booking_ids).order_by("id")
+    wanted = [
+        (b, getattr(b, column), role)
         for b in candidates
         for column, role in due.recipients
         if getattr(b, column) != NIL
     ]
-    written = set(
-        await Notification.filter(id__in=[r.id for r in rows]).values_list("id", flat=True)
+    ids = [notification_id(b.id, rule.name, who) for b, who, _ in wanted]
+    taken = set(await Notification.filter(id__in=ids).values_list("id", flat=True))
+    new = [
+        (i, b, who, role) for i, (b, who, role) in zip(ids, wanted, strict=True) if i not in taken
+    ]
+    await Notification.bulk_create(
+        [
+            _row(b.id, rule, who, role, now, due.valid_until(b.start_at, b.end_at), sent=True)
+            for _, b, who, role in new
+        ]
     )
-    rows = [r for r in rows if r.id not in written]
-    await Notification.bulk_create(rows)
-    bookings = {b.id: b for b in candidates}
     return [
-        {
-            "id": r.id,
-            "booking_id": r.booking_id,
-            "rule": r.rule,
-            "recipient_id": r.recipient_id,
-            "recipient_role": r.recipient_role.value,
-            "attempts": r.attempts,
-            "valid_until": r.valid_until,
-            "created_at": r.created_at,
-            "event_id": bookings[r.booking_id].event_id,
-            "start_at": bookings[r.booking_id].start_at,
-            "end_at": bookings[r.booking_id].end_at,
-            "booking_status": bookings[r.booking_id].status.value,
-        }
-        for r in rows
+        sent((i, b.id, who, role.value, b.event_id, b.start_at, b.end_at))
+        for i, b, who, role in new
     ]
 
 
-async def _write_due_pg(
-    ctx: Context, conn: BaseDBAsyncClient, due: Due, booking_ids: list[UUID]
-) -> list[dict[str, Any]]:
+def _pg_write_due(due: Due) -> str:
     rule = due.rule
     if rule.trigger is Trigger.before_start:
         shift = (rule.window_minutes or 0) - rule.minutes if rule.window_minutes else 0
@@ -264,8 +293,10 @@ async def _write_due_pg(
         )
         extra = "AND b.completed = false"
     recipients = ", ".join(f"(b.{column}, '{role.value}')" for column, role in due.recipients)
-    sql = _PG_WRITE_DUE.format(
+    return _PG_WRITE_DUE.format(
         id=_PG_NOTIFICATION_ID, until=until, extra=extra, column=due.column, recipients=recipients
     )
-    params = [booking_ids, rule.name, ctx.now, NIL, NAMESPACE.bytes, due.low, due.high]
-    return await conn.execute_query_dict(sql, params)
+
+
+def _pg_params(ctx: Context, due: Due, booking_ids: list[Any]) -> list[Any]:
+    return [booking_ids, due.rule.name, ctx.now, NIL, NAMESPACE.bytes, due.low, due.high]
