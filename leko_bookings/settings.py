@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 5.0
     notification_max_attempts: int = Field(default=5, ge=1)
     notification_backoff_seconds: int = Field(default=60, ge=1)
-    notify_batch_size: int = Field(default=1000, ge=1, le=10_000)
+    notify_batch_size: int = Field(default=2500, ge=1, le=10_000)
     notify_concurrency: int = Field(default=32, ge=1, le=1000)
     notify_parallel_batches: int = Field(default=2, ge=1, le=16)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -213,10 +214,10 @@ async def deliver_due(ctx: Context, channel: Channel, summary: NotifySummary) ->
     slots = asyncio.Semaphore(parallel)
     batch = ctx.settings.notify_batch_size
 
-    async def one(due: Due, booking_ids: list[Any]) -> None:
+    async def one(due: Due, bookings: list[Sequence[Any]]) -> None:
         try:
             async with in_transaction() as tx:
-                written = await write_due(ctx, tx, due, booking_ids)
+                written = await write_due(ctx, tx, due, bookings)
                 summary.queued += len(written)
                 summary.claimed += len(written)
                 await _deliver(ctx, tx, channel, written, [], summary, written_sent=True)
@@ -226,11 +227,12 @@ async def deliver_due(ctx: Context, channel: Channel, summary: NotifySummary) ->
     async with asyncio.TaskGroup() as group:
         for rule in active_rules(ctx, *TIME_DRIVEN):
             due = Due.of(rule, ctx.now)
-            keys = await due_batch(conn, due, None, batch)
-            while keys:
+            bookings = await due_batch(conn, due, None, batch)
+            while bookings:
                 await slots.acquire()
-                group.create_task(one(due, [booking_id for _, booking_id in keys]))
-                keys = await due_batch(conn, due, keys[-1], batch) if len(keys) == batch else []
+                group.create_task(one(due, bookings))
+                last = (bookings[-1][0], bookings[-1][1])
+                bookings = await due_batch(conn, due, last, batch) if len(bookings) == batch else []
 
 
 async def notify_bookings(ctx: Context, channel: Channel) -> NotifySummary:

@@ -47,11 +47,6 @@ def notification_id(booking_id: UUID, rule: str, recipient_id: UUID) -> UUID:
     return uuid3(NAMESPACE, f"{booking_id}:{rule}:{recipient_id}")
 
 
-# The same function in SQL (PostgreSQL): RFC 9562 UUIDv3, MD5 over namespace bytes + name.
-_PG_NOTIFICATION_ID = """encode(set_byte(set_byte(h, 6, (get_byte(h, 6) & 15) | 48),
-    8, (get_byte(h, 8) & 63) | 128), 'hex')::uuid"""
-
-
 def active_rules(ctx: Context, *triggers: Trigger) -> list[Rule]:
     rules = load_rules(ctx.settings.notification_rules_file)
     return [r for r in rules if r.enabled and r.trigger in triggers]
@@ -149,6 +144,9 @@ class Due:
     low: datetime
     high: datetime
     recipients: tuple[tuple[str, RecipientRole], ...]  # booking column holding each recipient
+    # How long after the booking's start (reminders) or end a notification stays worth sending;
+    # None: as long as the booking qualifies.
+    worth: timedelta | None
 
     @classmethod
     def of(cls, rule: Rule, now: datetime) -> Due:
@@ -157,11 +155,14 @@ class Due:
         window = timedelta(minutes=rule.window_minutes or 60 * 24 * 365)
         recipients = tuple(dict.fromkeys(c for r in rule.recipients for c in _COLUMNS[r]))
         if rule.trigger is Trigger.before_start:
-            # start - offset <= now < start - offset + window, and now < start
+            # start - offset <= now < start - offset + window, and now < start; valid until
+            # due + window but never after the start
             low, high = max(now, now + offset - window), now + offset
-            return cls(rule, "start_at", low, high, recipients)
-        # end + offset <= now < end + offset + window
-        return cls(rule, "end_at", now - offset - window, now - offset, recipients)
+            worth = min(window - offset, timedelta(0)) if rule.window_minutes else timedelta(0)
+            return cls(rule, "start_at", low, high, recipients, worth)
+        # end + offset <= now < end + offset + window; valid until end + offset + window
+        worth_after = offset + window if rule.window_minutes else None
+        return cls(rule, "end_at", now - offset - window, now - offset, recipients, worth_after)
 
     def bookings(self) -> Any:
         query = Booking.filter(
@@ -172,17 +173,16 @@ class Due:
 
     def valid_until(self, start: datetime, end: datetime) -> datetime | None:
         """Past it, the notification is no longer worth sending (a reminder: at the start)."""
-        if self.rule.trigger is Trigger.before_start:
-            due = start - timedelta(minutes=self.rule.minutes)
-            return min(self.rule.valid_until(due) or start, start)
-        return self.rule.valid_until(end + timedelta(minutes=self.rule.minutes))
+        if self.worth is None:
+            return None
+        return (start if self.column == "start_at" else end) + self.worth
 
 
 Key = tuple[Any, Any]
 """A due booking's (time, id), as the database returns them: the cursor of `due_batch`."""
 
 _DUE_BATCH = """
-SELECT {column}, id FROM booking
+SELECT {column}, id, event_id, start_at, end_at FROM booking
 WHERE status = 'Accepted' AND {column} > {p1} AND {column} <= {p2} {extra}
   AND ({column} > {p3} OR ({column} = {p3} AND id > {p4}))
 ORDER BY {column}, id
@@ -190,9 +190,12 @@ LIMIT {p5}
 """
 
 
-async def due_batch(conn: BaseDBAsyncClient, due: Due, after: Key | None, limit: int) -> list[Key]:
-    """The next `limit` due bookings in (time, id) order after `after`, as keys (one indexed
-    range scan, `booking (status, time, id)`; the values are not converted: only passed back)."""
+async def due_batch(
+    conn: BaseDBAsyncClient, due: Due, after: Key | None, limit: int
+) -> list[Sequence[Any]]:
+    """The next `limit` due bookings in (time, id) order after the key `after` (one indexed range
+    scan, `booking (status, time, id)`): rows of (time, id, event_id, start_at, end_at); a
+    row's first two values are the key of the next call."""
     postgres = conn.capabilities.dialect == "postgres"
     marks = [f"${i}" if postgres else f"?{i}" for i in range(1, 6)]
     sql = _DUE_BATCH.format(
@@ -202,101 +205,136 @@ async def due_batch(conn: BaseDBAsyncClient, due: Due, after: Key | None, limit:
     )
     at, booking_id = after or (due.low, NIL if postgres else str(NIL))
     _, rows = await conn.execute_query(sql, [due.low, due.high, at, booking_id, limit])
-    return [(row[0], row[1]) for row in rows]
+    return cast(list[Sequence[Any]], rows)  # asyncpg records / SQLite rows: both sequences
 
+
+# RFC 9562 UUIDv3 of (namespace, name) in SQL: `notification_id`, computed by the database.
+_PG_NOTIFICATION_ID = """encode(set_byte(set_byte(h, 6, (get_byte(h, 6) & 15) | 48),
+    8, (get_byte(h, 8) & 63) | 128), 'hex')::uuid"""
 
 _PG_WRITE_DUE = """
 WITH written AS (
     INSERT INTO notification (id, booking_id, rule, recipient_id, recipient_role, status,
                               attempts, next_attempt_at, valid_until, created_at, sent_at)
-    SELECT {id}, b.id, $2::text, r.who, r.role, 'Sent', 1, $3, {until}, $3, $3
-    FROM booking b
+    SELECT {id}, b.id, $3::text, r.who, r.role, 'Sent', 1, $4, d.valid_until, $4, $4
+    FROM unnest($1::uuid[], $2::timestamptz[]) AS d(booking_id, valid_until)
+    JOIN booking b ON b.id = d.booking_id
     CROSS JOIN LATERAL (VALUES {recipients}) AS r(who, role)
     CROSS JOIN LATERAL (SELECT decode(md5($5::bytea || convert_to(
-        b.id::text || ':' || $2::text || ':' || r.who::text, 'UTF8')), 'hex') AS h) AS name
-    WHERE b.id = ANY($1::uuid[]) AND b.status = 'Accepted'
-      AND b.{column} > $6 AND b.{column} <= $7 {extra} AND r.who <> $4
+        b.id::text || ':' || $3::text || ':' || r.who::text, 'UTF8')), 'hex') AS h) AS name
+    WHERE b.status = 'Accepted' AND b.{column} > $6 AND b.{column} <= $7 {extra}
+      AND r.who <> $8
     ORDER BY b.id, r.role
     ON CONFLICT DO NOTHING
     RETURNING id, booking_id, recipient_id, recipient_role
 )
-SELECT w.id, w.booking_id, w.recipient_id, w.recipient_role, b.event_id, b.start_at, b.end_at
-FROM written w JOIN booking b ON b.id = w.booking_id
+SELECT * FROM written
 """
 
 
+@dataclass(frozen=True, slots=True)
+class _Booking:
+    """A due booking of `due_batch`, typed, with how long its notification stays worth sending."""
+
+    id: UUID
+    event_id: UUID
+    start_at: datetime
+    end_at: datetime
+    valid_until: datetime | None
+
+
 async def write_due(
-    ctx: Context, conn: BaseDBAsyncClient, due: Due, booking_ids: list[Any]
+    ctx: Context, conn: BaseDBAsyncClient, due: Due, rows: list[Sequence[Any]]
 ) -> list[Message]:
-    """Inside the delivering transaction: write the due notifications of these bookings that no
-    run has written yet, as sent by this run (a failed delivery is then recorded as a retry),
-    and return them to deliver (first attempt, now; the bookings are Accepted).
+    """Inside the delivering transaction: write the due notifications of these bookings (rows of
+    `due_batch`) that no run has written yet, as sent by this run (a failed delivery is then
+    recorded as a retry), and return them to deliver.
 
-    A concurrent run writing the same rows waits for this transaction and then skips them (the
-    unique key), so each is delivered by one run."""
-    rule, now = due.rule, ctx.now
-
-    def sent(row: Sequence[Any]) -> Message:
-        id_, booking_id, recipient_id, role, event_id, start_at, end_at = row
-        return Message(
-            id=id_,
-            rule=rule.name,
-            booking_id=booking_id,
+    The bookings are checked again in the transaction (still Accepted, still due). A concurrent
+    run writing the same rows waits for this transaction and then skips them (the unique key),
+    so each is delivered by one run."""
+    bookings: dict[UUID, _Booking] = {}
+    for row in rows:
+        _, booking_id, event_id, start_at, end_at = row if isinstance(row[1], UUID) else _typed(row)
+        until = due.valid_until(start_at, end_at)
+        bookings[booking_id] = _Booking(booking_id, event_id, start_at, end_at, until)
+    if conn.capabilities.dialect == "postgres":
+        written = await _write_pg(ctx, conn, due, bookings)
+    else:
+        written = await _write_orm(ctx, due, bookings)
+    rule, now = due.rule.name, ctx.now
+    return [
+        Message(
+            id=notification_id_,
+            rule=rule,
+            booking_id=b.id,
             recipient_id=recipient_id,
-            recipient_role=str(role),
+            recipient_role=role,
             attempt=1,
             created_at=now,
-            event_id=event_id,
-            start_at=start_at,
-            end_at=end_at,
+            event_id=b.event_id,
+            start_at=b.start_at,
+            end_at=b.end_at,
             booking_status=BookingStatus.Accepted.value,
         )
+        for notification_id_, booking_id, recipient_id, role in written
+        for b in (bookings[booking_id],)
+    ]
 
-    if conn.capabilities.dialect == "postgres":
-        _, rows = await conn.execute_query(_pg_write_due(due), _pg_params(ctx, due, booking_ids))
-        return [sent(cast(Sequence[Any], row)) for row in rows]  # asyncpg records
-    candidates = await due.bookings().filter(id__in=booking_ids).order_by("id")
-    wanted = [
-        (b, getattr(b, column), role)
-        for b in candidates
-        for column, role in due.recipients
-        if getattr(b, column) != NIL
-    ]
-    ids = [notification_id(b.id, rule.name, who) for b, who, _ in wanted]
-    taken = set(await Notification.filter(id__in=ids).values_list("id", flat=True))
-    new = [
-        (i, b, who, role) for i, (b, who, role) in zip(ids, wanted, strict=True) if i not in taken
-    ]
-    await Notification.bulk_create(
-        [
-            _row(b.id, rule, who, role, now, due.valid_until(b.start_at, b.end_at), sent=True)
-            for _, b, who, role in new
-        ]
+
+def _typed(row: Sequence[Any]) -> tuple[Any, ...]:
+    """A SQLite row of `due_batch` (text) as PostgreSQL's (UUIDs, instants)."""
+    at, booking_id, event_id, start_at, end_at = row
+    return (at, as_uuid(booking_id), as_uuid(event_id), instant(start_at), instant(end_at))
+
+
+Written = list[tuple[UUID, UUID, UUID, str]]
+"""(notification id, booking id, recipient id, recipient role) of each row written."""
+
+
+async def _write_pg(
+    ctx: Context, conn: BaseDBAsyncClient, due: Due, bookings: dict[UUID, _Booking]
+) -> Written:
+    """One statement: the bookings go as arrays and are checked by the join; the database
+    computes the ids (the same function as `notification_id`)."""
+    sql = _PG_WRITE_DUE.format(
+        id=_PG_NOTIFICATION_ID,
+        column=due.column,
+        extra="AND b.completed = false" if due.rule.trigger is Trigger.after_end else "",
+        recipients=", ".join(f"(b.{column}, '{role.value}')" for column, role in due.recipients),
     )
-    return [
-        sent((i, b.id, who, role.value, b.event_id, b.start_at, b.end_at))
-        for i, b, who, role in new
+    params = [
+        list(bookings),
+        [b.valid_until for b in bookings.values()],
+        due.rule.name,
+        ctx.now,
+        NAMESPACE.bytes,
+        due.low,
+        due.high,
+        NIL,
     ]
+    # A SELECT over the INSERT: Tortoise's execute_query drops an INSERT's RETURNING rows.
+    _, rows = await conn.execute_query(sql, params)
+    return cast(Written, rows)  # asyncpg records
 
 
-def _pg_write_due(due: Due) -> str:
+async def _write_orm(ctx: Context, due: Due, bookings: dict[UUID, _Booking]) -> Written:
+    """SQLite (one writer at a time): the bookings still due, less the rows already written."""
+    columns = [column for column, _ in due.recipients]
+    still_due = await due.bookings().filter(id__in=list(bookings)).values_list("id", *columns)
     rule = due.rule
-    if rule.trigger is Trigger.before_start:
-        shift = (rule.window_minutes or 0) - rule.minutes if rule.window_minutes else 0
-        until = f"LEAST(b.start_at + ({shift} * interval '1 minute'), b.start_at)"
-        extra = ""
-    else:
-        until = (
-            f"b.end_at + ({rule.minutes + rule.window_minutes} * interval '1 minute')"
-            if rule.window_minutes
-            else "NULL::timestamptz"
-        )
-        extra = "AND b.completed = false"
-    recipients = ", ".join(f"(b.{column}, '{role.value}')" for column, role in due.recipients)
-    return _PG_WRITE_DUE.format(
-        id=_PG_NOTIFICATION_ID, until=until, extra=extra, column=due.column, recipients=recipients
+    wanted = [
+        (notification_id(b.id, rule.name, who), b, who, role)
+        for booking_id, *recipients in still_due
+        for b in (bookings[booking_id],)
+        for who, (_, role) in zip(recipients, due.recipients, strict=True)
+        if who != NIL
+    ]
+    taken = set(
+        await Notification.filter(id__in=[w[0] for w in wanted]).values_list("id", flat=True)
     )
-
-
-def _pg_params(ctx: Context, due: Due, booking_ids: list[Any]) -> list[Any]:
-    return [booking_ids, due.rule.name, ctx.now, NIL, NAMESPACE.bytes, due.low, due.high]
+    new = [w for w in wanted if w[0] not in taken]
+    await Notification.bulk_create(
+        [_row(b.id, rule, who, role, ctx.now, b.valid_until, sent=True) for _, b, who, role in new]
+    )
+    return [(i, b.id, who, role.value) for i, b, who, role in new]
