@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -16,6 +17,43 @@ from leko_bookings.errors import Unavailable, unauthorized
 from leko_bookings.settings import Settings
 
 ASYMMETRIC_PREFIXES = ("RS", "ES", "PS", "Ed")
+JWKS_CACHE_SECONDS = 300
+# After a failed fetch of the JWKS, fail at once for this long: the requests queued behind a
+# fetch that timed out must not each wait a timeout of their own.
+JWKS_FAIL_FAST_SECONDS = 1.0
+
+
+class KeysUnavailable(Exception):
+    """The JWKS endpoint gave no usable key set: down, slow, an error status, or garbage."""
+
+
+class _JWKSClient(jwt.PyJWKClient):
+    """PyJWKClient telling an outage (no usable key set, 503) from an unknown `kid` (401).
+
+    PyJWKClient reports both as PyJWKClientError, a body that is not JSON as a bare ValueError
+    and a reset mid-body as an OSError; here every failure to get a key set is KeysUnavailable,
+    so the only PyJWTError left is a `kid` missing from a good set.
+    """
+
+    _failed_at: float | None = None
+
+    def fetch_data(self) -> Any:
+        failed_at = self._failed_at
+        if failed_at is not None and time.monotonic() - failed_at < JWKS_FAIL_FAST_SECONDS:
+            raise KeysUnavailable("the last fetch of the JWKS failed a moment ago")
+        try:
+            data = super().fetch_data()
+        except (jwt.PyJWTError, ValueError, OSError) as exc:
+            self._failed_at = time.monotonic()
+            raise KeysUnavailable(str(exc)) from exc
+        self._failed_at = None
+        return data
+
+    def get_signing_keys(self, refresh: bool = False) -> list[jwt.PyJWK]:
+        try:
+            return super().get_signing_keys(refresh)
+        except jwt.PyJWTError as exc:  # a key set without any signing key
+            raise KeysUnavailable(str(exc)) from exc
 
 
 class Role(StrEnum):
@@ -59,15 +97,20 @@ class Authenticator:
     def _jwks(self) -> jwt.PyJWKClient | None:
         if not self.settings.jwks_url:
             return None
-        return jwt.PyJWKClient(self.settings.jwks_url, cache_jwk_set=True, lifespan=300)
+        return _JWKSClient(
+            self.settings.jwks_url,
+            cache_jwk_set=True,
+            lifespan=JWKS_CACHE_SECONDS,
+            timeout=self.settings.jwks_timeout_seconds,
+        )
 
     async def _key(self, token: str) -> Any:
         if self._jwks is not None:
             client = self._jwks
             try:
                 signing_key = await anyio.to_thread.run_sync(client.get_signing_key_from_jwt, token)
-            except jwt.PyJWKClientConnectionError as exc:
-                raise Unavailable("The token keys (JWKS) are unreachable; try again.") from exc
+            except KeysUnavailable as exc:
+                raise Unavailable("The token keys (JWKS) are unavailable; try again.") from exc
             return signing_key.key
         if self.settings.jwt_public_key:
             return self.settings.jwt_public_key

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,6 +13,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 from aerich import Command
+from tortoise.backends.asyncpg.client import AsyncpgDBClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.exceptions import DBConnectionError
 
 from leko_bookings.settings import dialect_of, get_settings, sqlite_file
@@ -32,10 +36,22 @@ def normalize_url(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def tortoise_config(url: str | None = None) -> dict[str, Any]:
+def tortoise_config(url: str | None = None, *, timeout: float | None = None) -> dict[str, Any]:
+    """The Tortoise config of `url`. With `timeout` (the served app on PostgreSQL), no wait on
+    the database lasts longer: connecting, waiting for a pooled connection, each statement; past
+    it the operation raises TimeoutError (a 503). Without it (migrations, CLI runs), no limit."""
     url = normalize_url(url or get_settings().database_url)
+    connection: str | dict[str, Any] = url
+    if timeout is not None and dialect_of(url) == "postgres":
+        connection = expand_db_url(url)
+        connection["engine"] = __name__  # Tortoise takes `client_class` from this module
+        credentials = connection["credentials"]
+        credentials |= {"timeout": timeout, "command_timeout": timeout}
+        # No connection is opened while creating the pool (under Tortoise's pool lock, where
+        # concurrent requests would queue one timeout after another); acquiring opens them.
+        credentials.setdefault("minsize", 0)
     return {
-        "connections": {"default": url},
+        "connections": {"default": connection},
         "apps": {APP: {"models": MODELS, "default_connection": "default"}},
         "use_tz": True,
         "timezone": "UTC",
@@ -112,15 +128,48 @@ def make_migration(dialect: str, name: str, postgres_url: str) -> str | None:
     return asyncio.run(_make_migration(dialect, url, name))
 
 
+class _AcquireWithDeadline:
+    """An asyncpg pool whose `acquire` gives up after `timeout` (asyncpg's default waits for a
+    free connection forever, so requests would queue behind each other's timeouts)."""
+
+    def __init__(self, pool: asyncpg.Pool, timeout: float) -> None:
+        self._pool = pool
+        self._timeout = timeout
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return self._pool.acquire(timeout=self._timeout if timeout is None else timeout)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
+
+
+class BoundedAsyncpgClient(AsyncpgDBClient):
+    """Tortoise's asyncpg client, its pool's `acquire` bounded by the connect timeout."""
+
+    async def create_pool(self, **kwargs: Any) -> asyncpg.Pool:
+        pool = await super().create_pool(**kwargs)
+        return _AcquireWithDeadline(pool, float(kwargs["timeout"]))
+
+
+client_class = BoundedAsyncpgClient  # read by Tortoise for the engine named `leko_bookings.db`
+
+
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     DBConnectionError,
     ConnectionError,
-    TimeoutError,
+    TimeoutError,  # asyncio's too: a connect, acquire or statement past the configured timeout
+    socket.gaierror,  # the database host's name does not resolve
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
+    # A pooled connection the server terminated while idle (pg_terminate_backend, a shutdown):
+    # its FATAL message arrives before the socket closes, and the next query on it fails so.
+    asyncpg.exceptions.InternalClientError,
 )
+
+
+_NETWORK_ERRNOS = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN}
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -133,5 +182,9 @@ def database_unavailable(exc: BaseException) -> bool:
             return True
         if "database is locked" in str(current):
             return True
+        if isinstance(current, OSError) and current.errno in _NETWORK_ERRNOS:
+            return True
+        if isinstance(current, asyncpg.InterfaceError) and "connection is closed" in str(current):
+            return True  # the connection was lost before this call (e.g. rolling back after)
         current = current.__cause__ or current.__context__
     return False

@@ -101,6 +101,18 @@ class Unauthorized(DomainError):
         super().__init__(ErrorCode.unauthorized, message)
 
 
+class TooManyRequests(DomainError):
+    """A rate limit refused the request; a token is back in `retry_after` whole seconds (>= 1)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(ErrorCode.tooManyRequests, message)
+        self.retry_after = retry_after
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return super().extensions | {"retryAfter": self.retry_after}
+
+
 class Unavailable(DomainError):
     def __init__(self, message: str) -> None:
         super().__init__(ErrorCode.unexpected, message)

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leko_bookings.auth import Authenticator, Principal
 from leko_bookings.errors import validation
+from leko_bookings.resolvers import rate_limits
 from leko_bookings.resolvers.context import Context
 from leko_bookings.settings import Settings
 
@@ -125,9 +126,13 @@ async def current_principal(request: Request) -> Principal:
 async def resolver_context(
     request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> Context:
+    """The caller's context, once per request (REST and GraphQL), after the caller's request
+    limit took a token (429 otherwise)."""
     settings: Settings = request.app.state.settings
     clock: Clock = request.app.state.clock
-    return Context(principal=principal, now=clock(), settings=settings)
+    ctx = Context(principal=principal, now=clock(), settings=settings)
+    await rate_limits.take_request(ctx)
+    return ctx
 
 
 Ctx = Annotated[Context, Depends(resolver_context)]

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     jwt_public_key: str | None = None
     jwks_url: str | None = None
+    jwks_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
     base_path: str = "/v1"
     notification_rules_file: Path | None = None
     notification_channel: Literal["log", "webhook"] = "log"
@@ -43,8 +44,16 @@ class Settings(BaseSettings):
     notify_concurrency: int = Field(default=32, ge=1, le=1000)
     notify_parallel_batches: int = Field(default=2, ge=1, le=16)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    database_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
     max_events_per_order: int = 20
     min_lead_time_minutes: int = 30
+    # Per-user token buckets (resolvers/rate_limits.py); a rate of 0 disables the limit.
+    rate_limit_per_minute: int = Field(default=600, ge=0)
+    rate_limit_burst: int = Field(default=100, ge=1)
+    order_rate_limit_per_minute: int = Field(default=10, ge=0)
+    order_rate_limit_burst: int = Field(default=5, ge=1)
+    # Seats one user may hold in events not started yet (OWASP API6); 0 disables the cap.
+    max_upcoming_seats_per_user: int = Field(default=30, ge=0)
 
     @field_validator("jwt_algorithms", mode="before")
     @classmethod

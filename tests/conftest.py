@@ -36,7 +36,7 @@ os.environ.setdefault("AERICH_NO_TORTOISE_V1_WARNING", "1")
 PG_ADMIN_URL = os.environ.get("LEKO_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 SECRET = "test-secret-" + "x" * 40
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
-TABLES = ("notification", "booking_history", "booking", "booking_order", "event")
+TABLES = ("notification", "booking_history", "booking", "booking_order", "event", "rate_bucket")
 
 
 class FakeClock:
@@ -133,9 +133,14 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+# Tests fire many requests as one user under a clock that stands still: the rate limits are off
+# unless a test turns them on (tests/test_rate_limits.py). The seat cap keeps its default.
+NO_RATE_LIMITS = {"rate_limit_per_minute": 0, "order_rate_limit_per_minute": 0}
+
+
 @pytest.fixture
 def settings(database: str) -> Settings:
-    return Settings(database_url=database, jwt_secret=SECRET)
+    return Settings(database_url=database, jwt_secret=SECRET, **NO_RATE_LIMITS)
 
 
 class RecordingChannel:

@@ -15,6 +15,8 @@ from typing import IO
 import httpx
 
 CLI = [sys.executable, "-m", "leko_bookings.cli"]
+# Like the `settings` fixture: no rate limits unless the test's `env` sets them.
+NO_RATE_LIMITS = {"LEKO_RATE_LIMIT_PER_MINUTE": "0", "LEKO_ORDER_RATE_LIMIT_PER_MINUTE": "0"}
 
 
 def free_port() -> int:
@@ -52,7 +54,7 @@ def live_server(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with open(log or os.devnull, "w") as out:
-        proc = spawn_server({**os.environ, **env}, port, args, out)
+        proc = spawn_server({**os.environ, **NO_RATE_LIMITS, **env}, port, args, out)
         try:
             deadline = time.monotonic() + start_timeout
             while True:

@@ -32,7 +32,14 @@ from leko_bookings.db import DIALECTS, migrations_dir
 from tests.conftest import PG_ADMIN_URL, SECRET, create_pg_database, drop_pg_database, pg_url
 
 AERICH = "aerich"
-APP_TABLES = {"event", "booking_order", "booking", "booking_history", "notification"}
+APP_TABLES = {
+    "event",
+    "booking_order",
+    "booking",
+    "booking_history",
+    "notification",
+    "rate_bucket",
+}
 
 GENERATE = """
 import json, sys

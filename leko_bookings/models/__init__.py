@@ -24,6 +24,7 @@ from leko_bookings.models.event import Event
 from leko_bookings.models.history import BookingHistory
 from leko_bookings.models.notification import Notification
 from leko_bookings.models.order import Order
+from leko_bookings.models.rate_bucket import RateBucket
 
 __all__ = [
     "SEAT_HOLDING",
@@ -45,6 +46,7 @@ __all__ = [
     "OrderStatus",
     "PaymentStatus",
     "PaymentType",
+    "RateBucket",
     "RecipientRole",
     "SlotPaymentMethod",
     "SlotType",

@@ -15,7 +15,7 @@ from tortoise import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
-from leko_bookings.errors import validation
+from leko_bookings.errors import ValidationFailed, validation
 
 T = TypeVar("T")
 
@@ -47,7 +47,13 @@ def utc(value: datetime, name: str) -> datetime:
         raise validation(
             f"{name} must be an RFC 3339 date-time with an offset, e.g. 2026-01-01T10:00:00Z."
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
+        raise validation(
+            f"{name} is outside the instants this service holds "
+            "(0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z)."
+        ) from None
 
 
 def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
@@ -55,11 +61,28 @@ def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datet
     return a_start < b_end and b_start < a_end
 
 
+def _window_bound(value: datetime | None, name: str) -> datetime | None:
+    """A window bound as UTC. One beyond the instants held (year 1 written with a positive
+    offset, year 9999 with a negative one) is the first or last instant: nothing lies past it."""
+    if value is None:
+        return None
+    try:
+        return utc(value, name)
+    except ValidationFailed:
+        if value.utcoffset() is None:
+            raise
+        return (
+            datetime.min.replace(tzinfo=UTC)
+            if value.year == 1
+            else datetime.max.replace(tzinfo=UTC)
+        )
+
+
 def check_window(
     start_at: datetime | None, end_at: datetime | None
 ) -> tuple[datetime | None, datetime | None]:
-    start = utc(start_at, "startAt") if start_at else None
-    end = utc(end_at, "endAt") if end_at else None
+    start = _window_bound(start_at, "startAt")
+    end = _window_bound(end_at, "endAt")
     if start and end and start > end:
         raise validation("startAt must not be after endAt.")
     return start, end

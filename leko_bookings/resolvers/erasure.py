@@ -26,6 +26,7 @@ from leko_bookings.models import (
     Notification,
     Order,
 )
+from leko_bookings.resolvers import rate_limits
 from leko_bookings.resolvers.cancellation import cancel_seats
 from leko_bookings.resolvers.common import lock_user
 from leko_bookings.resolvers.context import Context
@@ -81,5 +82,6 @@ async def erase_user(ctx: Context, current_user_id: UUID, user_id: UUID | None =
         )
         await BookingHistory.filter(actor_id=target).update(actor_id=None)
         await Notification.filter(recipient_id=target).delete()
+        await rate_limits.forget(target)  # the keys of their rate buckets hold their id
         await record([entry(b, ctx, SYSTEM, HistoryAction.CoachErased) for b in remaining])
     return Erasure(target, own, len(coached), len(events))

@@ -25,6 +25,7 @@ from leko_bookings.models import (
     PaymentStatus,
     PaymentType,
 )
+from leko_bookings.resolvers import rate_limits
 from leko_bookings.resolvers.access import ensure_acts_for
 from leko_bookings.resolvers.common import lock_user, overlaps
 from leko_bookings.resolvers.context import Context
@@ -131,6 +132,33 @@ async def _refusals(ctx: Context, user_id: UUID, events: list[Event]) -> list[Ev
     return refusals
 
 
+async def _over_seat_cap(
+    ctx: Context, user_id: UUID, requested: list[Event], refusals: list[EventRefusal]
+) -> tuple[list[EventRefusal], str]:
+    """The seat cap (OWASP API6: one user must not hold every seat): the requested events beyond
+    what the user may still hold in events not started yet, in request order, with the why.
+
+    Checked after the per-event rules, among the events that pass them. Correct across
+    processes because the caller holds the user's lock (`lock_user`) while counting.
+    """
+    cap = ctx.settings.max_upcoming_seats_per_user
+    if cap == 0:
+        return [], ""
+    refused = {r.event_id for r in refusals}
+    bookable = [e for e in requested if e.id not in refused]
+    held = await Booking.filter(
+        user_id=user_id, status__in=SEAT_HOLDING, start_at__gt=ctx.now
+    ).count()
+    beyond = bookable[max(0, cap - held) :]
+    if not beyond:
+        return [], ""
+    why = (
+        f" A user may hold at most {cap} seats in events that have not started yet; this user "
+        f"holds {held}, so {len(beyond)} of the requested events (reported overbooked) do not fit."
+    )
+    return [EventRefusal(e.id, BookingError.overbooked) for e in beyond], why
+
+
 def initial_status(event: Event) -> BookingStatus:
     """Public slots (or ones that do not say) are accepted at once; private ones await the coach."""
     return BookingStatus.Pending if event.public is False else BookingStatus.Accepted
@@ -139,15 +167,19 @@ def initial_status(event: Event) -> BookingStatus:
 async def book_events(ctx: Context, data: BookEventsInput) -> OrderView:
     """Book every requested event or none; one transaction, rows locked, refusals per event."""
     _check_request(ctx, data)
+    await rate_limits.take_order(ctx)  # in a statement of its own: refused orders count too
     async with in_transaction() as conn:
         await lock_user(conn, data.user_id)
         events = await _load_events(data)
         requested = [events[i] for i in data.event_ids]
         refusals = await _refusals(ctx, data.user_id, requested)
-        if refusals:
+        over_cap, why = await _over_seat_cap(ctx, data.user_id, requested, refusals)
+        if refusals or over_cap:
+            by_event = {r.event_id: r for r in [*refusals, *over_cap]}
+            refusals = [by_event[e] for e in data.event_ids if e in by_event]  # request order
             n, total = len(refusals), len(requested)
             raise OrderRefused(
-                f"{n} of the {total} requested events cannot be booked; nothing was booked.",
+                f"{n} of the {total} requested events cannot be booked; nothing was booked.{why}",
                 refusals=refusals,
             )
         order = await Order.create(

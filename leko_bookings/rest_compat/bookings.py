@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, StrictBool, StrictStr
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leko_bookings.http import Ctx, check_traceparent
 from leko_bookings.models import Booking
@@ -42,6 +43,15 @@ router = APIRouter()
 async def notify_bookings(ctx: RestCtx, request: Request) -> Response:
     await notify.notify_bookings(ctx, request.app.state.channel)
     return Response(status_code=204)
+
+
+async def _method_not_allowed(request: Request) -> Response:
+    raise StarletteHTTPException(405)
+
+
+# `/bookings/notify` is a resource of its own (POST only): without this, GET on it would be read
+# as GET /bookings/{bookingId} with the id "notify" (400) rather than answer 405.
+router.add_route("/bookings/notify", _method_not_allowed, methods=["GET"], include_in_schema=False)
 
 
 @router.post("/bookings", status_code=201)

@@ -9,10 +9,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leko_bookings.db import database_unavailable
-from leko_bookings.errors import DomainError, ErrorCode, Unavailable
+from leko_bookings.errors import DomainError, ErrorCode, TooManyRequests, Unavailable
 from leko_bookings.http import REQUEST_ID_HEADER, request_id
 
 log = logging.getLogger("leko_bookings.errors")
@@ -25,6 +26,7 @@ SINGLE_ERROR_404 = {
     "POST /bookings/{bookingId}/dismiss",
 }
 BOOK_EVENT_400 = "POST /bookings"
+GRAPHQL_PATH = "/graphql"
 
 
 def endpoint_of(request: Request) -> str:
@@ -42,10 +44,11 @@ def error_response(
     error: DomainError,
     headers: Mapping[str, str] | None = None,
     status: int | None = None,
+    endpoint: str | None = None,
 ) -> JSONResponse:
     """The contract's body for this endpoint and status (by default the code's own status)."""
     status = status or error.status
-    endpoint = endpoint_of(request)
+    endpoint = endpoint or endpoint_of(request)
     rid = request_id(request)
     entry: dict[str, Any] = {
         "code": error.code.value,
@@ -64,8 +67,12 @@ def error_response(
             ]
         }
     else:
+        if request.url.path.rstrip("/") == GRAPHQL_PATH:  # a GraphQL error as its clients read it
+            entry["extensions"] = error.extensions
         body = {"errors": [entry]}
     all_headers = {REQUEST_ID_HEADER: rid, **(headers or {})}
+    if isinstance(error, TooManyRequests):
+        all_headers["Retry-After"] = str(error.retry_after)
     if error.code is ErrorCode.unauthorized:
         all_headers["WWW-Authenticate"] = (
             'Bearer error="invalid_token"' if request.headers.get("authorization") else "Bearer"
@@ -88,6 +95,44 @@ def _describe(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts) + more
 
 
+def allowed_methods(request: Request) -> str:
+    """The methods served at this path, for `Allow` (Starlette's names one route's only).
+
+    A literal path (`/bookings/notify`) is a resource of its own, not a value of a template's
+    parameter (`/bookings/{bookingId}`), as OpenAPI matches paths.
+    """
+    path = request.scope["path"]
+    matching = [
+        route
+        for route in iter_route_contexts(request.app.routes)
+        if isinstance(route.original_route, APIRoute) and route.path_regex.match(path)
+    ]
+    chosen = [route for route in matching if "{" not in (route.path or "")] or matching
+    return ", ".join(sorted({method for route in chosen for method in route.methods or ()}))
+
+
+def _empty_parameter(request: Request) -> tuple[str, str] | None:
+    """(endpoint, parameter) when the path is an operation's with a path parameter left empty
+    (`/v1/bookings//note`): a client sent an empty id, not a path that does not exist."""
+    path = request.scope["path"]
+    if "//" not in path:
+        return None
+    filled = path.replace("//", "/\0/")
+    base = request.app.state.settings.base_path.rstrip("/")
+    for route in iter_route_contexts(request.app.routes):
+        if not isinstance(route.original_route, APIRoute):
+            continue
+        if request.method not in (route.methods or ()):
+            continue
+        match = route.path_regex.match(filled)
+        if match is None:
+            continue
+        empty = [name for name, value in match.groupdict().items() if value == "\0"]
+        if empty:
+            return f"{request.method} {(route.path or '').removeprefix(base)}", empty[0]
+    return None
+
+
 async def _domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     return error_response(request, exc)
@@ -102,14 +147,20 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
+        if empty := _empty_parameter(request):
+            endpoint, name = empty
+            message = f"Invalid request: path.{name}: must be a UUID, not empty."
+            error = DomainError(ErrorCode.validation, message)
+            return error_response(request, error, status=400, endpoint=endpoint)
         error = DomainError(ErrorCode.notFound, f"No such path: {request.url.path}.")
     elif exc.status_code == 405:
         error = DomainError(
             ErrorCode.validation, f"{request.method} is not allowed on {request.url.path}."
         )
+        allow = allowed_methods(request)
+        return error_response(request, error, {"Allow": allow} if allow else exc.headers, 405)
     else:
         error = DomainError(ErrorCode.validation, str(exc.detail))
-    # exc.headers keeps 405's Allow
     return error_response(request, error, headers=exc.headers, status=exc.status_code)
 
 

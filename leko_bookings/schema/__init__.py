@@ -15,6 +15,7 @@ from leko_bookings.schema.errors import (
     BookingRefused,
     ForbiddenError,
     NotFoundError,
+    TooManyRequestsError,
     ValidationError,
 )
 from leko_bookings.schema.lifecycle import LifecycleMutation
@@ -38,7 +39,7 @@ Mutation = merge_types("Mutation", (OrderingMutation, LifecycleMutation, Notific
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    types=[ValidationError, ForbiddenError, NotFoundError, BookingRefused],
+    types=[ValidationError, ForbiddenError, NotFoundError, BookingRefused, TooManyRequestsError],
     exception_handlers=HANDLERS,
     extensions=[
         lambda: MaskErrors(should_mask_error=_mask, error_message="Unexpected error."),

@@ -13,6 +13,7 @@ from leko_bookings.errors import (
     Forbidden,
     NotFound,
     OrderRefused,
+    TooManyRequests,
     ValidationFailed,
 )
 from leko_bookings.schema import enums  # noqa: F401 - the enums first, with their names
@@ -50,6 +51,11 @@ class BookingRefused(Error):
     errors: list[BookEventError]
 
 
+@strawberry.type(description="A rate limit refused this; retry after `retryAfter` seconds.")
+class TooManyRequestsError(Error):
+    retry_after: int
+
+
 def _fields(exc: DomainError) -> dict[str, Any]:
     return {"code": exc.code, "message": exc.message}
 
@@ -78,9 +84,16 @@ class NotFoundHandler(strawberry.ExceptionHandler[NotFound, NotFoundError]):
         return NotFoundError(**_fields(exception))
 
 
+class TooManyRequestsHandler(strawberry.ExceptionHandler[TooManyRequests, TooManyRequestsError]):
+    def handle(self, exception: TooManyRequests, *, field: Any, info: Any) -> TooManyRequestsError:
+        info.context.response.headers["Retry-After"] = str(exception.retry_after)
+        return TooManyRequestsError(retry_after=exception.retry_after, **_fields(exception))
+
+
 HANDLERS: list[strawberry.ExceptionHandler[Any, Any]] = [
     OrderRefusedHandler(),
     ValidationHandler(),
     ForbiddenHandler(),
     NotFoundHandler(),
+    TooManyRequestsHandler(),
 ]

@@ -11,7 +11,12 @@ from pydantic.alias_generators import to_camel
 
 from leko_bookings.resolvers import catalog, ordering
 from leko_bookings.schema.context import Info
-from leko_bookings.schema.errors import BookingRefused, ForbiddenError, ValidationError
+from leko_bookings.schema.errors import (
+    BookingRefused,
+    ForbiddenError,
+    TooManyRequestsError,
+    ValidationError,
+)
 from leko_bookings.schema.inputs import EventInput, PaymentMethodInput
 from leko_bookings.schema.queries import order_of
 from leko_bookings.schema.types import BookingOrder, Event
@@ -23,7 +28,7 @@ class UpsertEventsSuccess:
 
 
 BookEventsResult = Annotated[
-    BookingOrder | BookingRefused | ValidationError | ForbiddenError,
+    BookingOrder | BookingRefused | ValidationError | ForbiddenError | TooManyRequestsError,
     strawberry.union("BookEventsResult"),
 ]
 UpsertEventsResult = Annotated[
