@@ -1,0 +1,634 @@
+"""The baseline: the smallest honest FastAPI + asyncpg app answering the bench's requests.
+
+What a developer would write by hand for the same contract: no ORM, no GraphQL, no dataloaders.
+It answers `GET /v1/bookings/{bookingId}`, `GET /v1/bookings?userId|eventId&startAt&endAt` and
+`POST /v1/bookings` with the same JSON bodies (byte for byte), the same status codes, the same
+HS256 bearer check, the same `traceparent` / `x-request-id` handling, and the same SQL statements
+as the service issues for them (written as `= ANY($n)` where the ORM writes `IN ($n, ...)`, which
+PostgreSQL plans identically). Orders follow the same rules in one transaction: the per-user
+advisory lock, the events locked `FOR UPDATE` in id order, the user's live bookings and coached
+events for conflicts, held seats for capacity; then the order, its bookings, their history and
+their `bookingCreated` / `bookingPendingApproval` notifications.
+
+Configured like the service (`LEKO_DATABASE_URL` with `?maxsize=N`, `LEKO_JWT_SECRET`) and started
+like it, by uvicorn with the same options:
+
+    python -m bench.baseline [--host 127.0.0.1] [--port 8001] [--workers 1] [--log-level warning]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import secrets
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from uuid import UUID
+
+import asyncpg
+import jwt
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, BeforeValidator
+
+from bench import tables
+
+SEAT_HOLDING = list(tables.SEAT_HOLDING)
+ENDED = {"Canceled", "Rejected"}
+OPERATOR_ROLES = {"admin", "scheduler"}
+KNOWN_ROLES = {"athlete", "coach", "admin", "scheduler"}
+MAX_EVENTS_PER_ORDER = 20
+LEAD_TIME = timedelta(minutes=30)
+USER_LOCK_NAMESPACE = 0x4C4B5553
+NIL = UUID(int=0)
+# Notification ids are name-based (v3) on (booking, rule, recipient) in this namespace, as the
+# service's outbox makes them.
+NOTIFICATION_IDS = UUID("5d2c1a0e-7f3b-4c56-9a1e-0b8f4e6d2c71")
+TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+BOOKING_COLUMNS = tables.BOOKING
+EVENT_COLUMNS = tables.EVENT
+# A booking with its event, event columns prefixed `e_` (the ORM's select_related join).
+SELECT_BOOKINGS = (
+    "SELECT "
+    + ",".join(f"b.{c}" for c in BOOKING_COLUMNS)
+    + ","
+    + ",".join(f"e.{c} e_{c}" for c in EVENT_COLUMNS)
+    + " FROM booking b LEFT OUTER JOIN event e ON e.id = b.event_id"
+)
+SQL_BOOKING_BY_ID = SELECT_BOOKINGS + " WHERE b.id = $1 LIMIT $2"
+SQL_EVENT_BY_ID = f"SELECT {','.join(EVENT_COLUMNS)} FROM event WHERE id = $1 LIMIT $2"
+SQL_RANKS = (
+    "SELECT id, user_id, coach_id FROM booking"
+    " WHERE user_id = ANY($1::uuid[]) AND coach_id = ANY($2::uuid[]) AND status = ANY($3::text[])"
+    " ORDER BY start_at, id"
+)
+SQL_LOCK_USER = "SELECT pg_advisory_xact_lock($1::int, $2::int)"
+SQL_LOCK_EVENTS = (
+    f"SELECT {','.join(EVENT_COLUMNS)} FROM event WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE"
+)
+SQL_BUSY_BOOKED = (
+    "SELECT start_at, end_at FROM booking WHERE user_id = $1 AND status = ANY($2::text[])"
+    " AND start_at < $3 AND end_at > $4"
+)
+SQL_BUSY_COACHED = (
+    "SELECT start_at, end_at FROM event WHERE coach_id = $1 AND status = 'Scheduled'"
+    " AND start_at < $2 AND end_at > $3"
+)
+SQL_HELD = (
+    "SELECT event_id, COUNT(id) n FROM booking"
+    " WHERE event_id = ANY($1::uuid[]) AND status = ANY($2::text[]) GROUP BY event_id"
+)
+SQL_INSERT_ORDER = (
+    "INSERT INTO booking_order (id, user_id, payment_type, payment_method_id, payment_status,"
+    " created_at) VALUES ($1, $2, $3, $4, 'Cash', $5)"
+)
+SQL_INSERT_BOOKING = (
+    f"INSERT INTO booking ({','.join(BOOKING_COLUMNS)}) VALUES "
+    f"({','.join(f'${i}' for i in range(1, len(BOOKING_COLUMNS) + 1))})"
+)
+SQL_INSERT_HISTORY = (
+    "INSERT INTO booking_history (id, at, actor_id, actor_role, action, from_status, to_status,"
+    " detail, booking_id) VALUES ($1, $2, $3, $4, 'Booked', NULL, $5, NULL, $6)"
+)
+SQL_INSERT_NOTIFICATION = (
+    "INSERT INTO notification (id, rule, recipient_id, recipient_role, status, attempts,"
+    " next_attempt_at, valid_until, last_error, created_at, sent_at, read_at, booking_id)"
+    " VALUES ($1, $2, $3, 'Coach', 'Pending', 0, $4, NULL, NULL, $4, NULL, NULL, $5)"
+    " ON CONFLICT DO NOTHING"
+)
+
+
+class Failure(Exception):
+    """An expected failure rendered as the contract's error body."""
+
+    def __init__(self, status: int, code: str, message: str, refusals: list | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.refusals = status, code, message, refusals
+
+
+def instant(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _dsn_and_pool_size(url: str) -> tuple[str, int]:
+    """LEKO_DATABASE_URL as the service reads it: `maxsize` (default 5) sizes the pool."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    size = int(query.pop("maxsize", 5))
+    query.pop("minsize", None)
+    return urlunsplit(parts._replace(scheme="postgresql", query=urlencode(query))), size
+
+
+# -- request plumbing: request id, caller -------------------------------------------------------
+
+
+def request_id(request: Request) -> tuple[str, bool]:
+    """(id, traceparent acceptable), as the service derives it."""
+    value = request.headers.get("traceparent")
+    if value is None:
+        return uuid.uuid4().hex, True
+    match = TRACEPARENT.match(value)
+    if not match:
+        return uuid.uuid4().hex, False
+    version, trace_id, parent_id, _ = match.groups()
+    if version == "ff" or trace_id == "0" * 32 or parent_id == "0" * 16:
+        return uuid.uuid4().hex, True
+    return trace_id, True
+
+
+class Caller:
+    __slots__ = ("endpoint", "request_id", "roles", "user_id")
+
+    def __init__(self, user_id: UUID, roles: set[str], rid: str, endpoint: str) -> None:
+        self.user_id, self.roles, self.request_id, self.endpoint = user_id, roles, rid, endpoint
+
+    def acts_for(self, user_id: UUID) -> bool:
+        return self.user_id == user_id or "admin" in self.roles
+
+    @property
+    def operator(self) -> bool:
+        return not self.roles.isdisjoint(OPERATOR_ROLES)
+
+
+def _error_body(status: int, code: str, message: str, endpoint: str, rid: str, refusals) -> Any:
+    entry = {"code": code, "message": message, "endpoint": endpoint, "requestId": rid}
+    if status == 404 and endpoint == "GET /bookings/{bookingId}":
+        return entry
+    if status == 400 and endpoint == "POST /bookings":
+        return entry | {"errors": refusals or []}
+    return {"errors": [entry]}
+
+
+def failure_response(failure: Failure, endpoint: str, rid: str, authorization: bool) -> Any:
+    headers = {"x-request-id": rid}
+    if failure.code == "unauthorized":
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"' if authorization else "Bearer"
+    body = _error_body(
+        failure.status, failure.code, failure.message, endpoint, rid, failure.refusals
+    )
+    return JSONResponse(body, status_code=failure.status, headers=headers)
+
+
+def endpoint_of(request: Request) -> str:
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path).removeprefix("/v1")
+    return f"{request.method} {path}"
+
+
+async def caller(request: Request) -> Caller:
+    """The bearer token (HS256, `exp` and `sub` required), then the traceparent header."""
+    rid, trace_ok = request_id(request)
+    endpoint = endpoint_of(request)
+    request.state.request_id = rid
+    header = request.headers.get("authorization")
+    if not header:
+        raise Failure(401, "unauthorized", "Missing bearer token (Authorization: Bearer <JWT>).")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Failure(401, "unauthorized", "The Authorization header must be 'Bearer <JWT>'.")
+    try:
+        claims = jwt.decode(
+            token.strip(),
+            request.app.state.secret,
+            algorithms=["HS256"],
+            options={"require": ["exp", "sub"], "verify_aud": False},
+        )
+        user_id = UUID(str(claims["sub"]))
+    except jwt.PyJWTError as exc:
+        raise Failure(401, "unauthorized", f"Invalid bearer token: {exc}.") from exc
+    except ValueError as exc:
+        raise Failure(401, "unauthorized", "Invalid bearer token: 'sub' must be a UUID.") from exc
+    roles = claims.get("roles") or []
+    if not isinstance(roles, list):
+        raise Failure(401, "unauthorized", "Invalid bearer token: 'roles' must be a list.")
+    if not trace_ok:
+        raise Failure(
+            400,
+            "validation",
+            "traceparent must be a W3C trace context header: "
+            "00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>.",
+        )
+    return Caller(user_id, {r for r in roles if r in KNOWN_ROLES}, rid, endpoint)
+
+
+Me = Annotated[Caller, Depends(caller)]
+
+
+def ok(body: Any, me: Caller, status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers={"x-request-id": me.request_id})
+
+
+# -- JSON as the contract shapes it -------------------------------------------------------------
+
+
+Row = Mapping[str, Any]  # an asyncpg record, or a dict of the same columns
+
+
+def timeslot_json(e: Row, p: str) -> dict[str, Any]:
+    """The event's time slot; `p` prefixes the event's columns (`e_` in a joined row)."""
+    slot = {
+        "timeSlotId": str(e[p + "timeslot_id"]),
+        "startTime": e[p + "slot_start_time"],
+        "endTime": e[p + "slot_end_time"],
+        "numberOfParticipants": e[p + "capacity"],
+        "slotType": e[p + "slot_type"],
+        "ageFrom": e[p + "age_from"],
+        "ageTo": e[p + "age_to"],
+        "duration": e[p + "duration"],
+        "price": e[p + "price"],
+        "priceCurrency": e[p + "price_currency"],
+        "paymentMethod": e[p + "payment_method"],
+    }
+    if e[p + "address_id"] is not None:
+        slot["addressId"] = str(e[p + "address_id"])
+    for key in ("public", "level", "eligibility"):
+        if e[p + key] is not None:
+            slot[key] = e[p + key]
+    return slot
+
+
+def booking_json(b: Row, e: Row, p: str, rank: int | None) -> dict[str, Any]:
+    body = {
+        "bookingId": str(b["id"]),
+        "orderId": str(b["order_id"]),
+        "userId": str(b["user_id"]),
+        "coachId": str(b["coach_id"]),
+        "eventId": str(b["event_id"]),
+        "startAt": instant(b["start_at"]),
+        "endAt": instant(b["end_at"]),
+        "bookingStatus": b["status"],
+        "eventStatus": e[p + "status"],
+        "completed": b["completed"],
+        "note": b["note"],
+        "sportId": str(e[p + "sport_id"]),
+        "serviceCardinality": rank,
+        "timeslot": timeslot_json(e, p),
+    }
+    if b["canceled_at"] is not None:
+        body["canceledAt"] = instant(b["canceled_at"])
+    for key, name in (
+        ("canceled_by_role", "canceledByRole"),
+        ("cancellation_reason_code", "cancellationReasonCode"),
+        ("cancellation_reason_text", "cancellationReasonText"),
+    ):
+        if b[key] is not None:
+            body[name] = b[key]
+    return body
+
+
+async def ranks_of(pool: asyncpg.Pool, bookings: Iterable[Row]) -> dict[UUID, int]:
+    """serviceCardinality: rank among the athlete's seat-holding bookings with the coach."""
+    holding = [b for b in bookings if b["status"] in SEAT_HOLDING]
+    if not holding:
+        return {}
+    pairs = {(b["user_id"], b["coach_id"]) for b in holding}
+    rows = await pool.fetch(
+        SQL_RANKS, list({u for u, _ in pairs}), list({c for _, c in pairs}), SEAT_HOLDING
+    )
+    wanted = {b["id"] for b in holding}
+    seen: Counter = Counter()
+    ranks: dict[UUID, int] = {}
+    for row_id, user_id, coach_id in rows:
+        pair = (user_id, coach_id)
+        if pair in pairs:
+            seen[pair] += 1
+            if row_id in wanted:
+                ranks[row_id] = seen[pair]
+    return ranks
+
+
+async def bookings_json(pool: asyncpg.Pool, rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
+    """Bookings joined with their events (event columns as `e_*`)."""
+    ranks = await ranks_of(pool, rows)
+    return [booking_json(r, r, "e_", ranks.get(r["id"])) for r in rows]
+
+
+# -- the paths ----------------------------------------------------------------------------------
+
+
+async def get_booking(request: Request, me: Me, bookingId: UUID) -> JSONResponse:
+    pool: asyncpg.Pool = request.app.state.pool
+    row = await pool.fetchrow(SQL_BOOKING_BY_ID, bookingId, 2)
+    if row is None or not (me.operator or me.user_id in (row["user_id"], row["coach_id"])):
+        raise Failure(404, "notFound", f"Booking {bookingId} was not found.")
+    return ok((await bookings_json(pool, [row]))[0], me)
+
+
+def _utc(value: datetime | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    if value.utcoffset() is None:
+        raise Failure(
+            400,
+            "validation",
+            f"{name} must be an RFC 3339 date-time with an offset, e.g. 2026-01-01T10:00:00Z.",
+        )
+    return value.astimezone(UTC)
+
+
+def _plus(value: Any) -> Any:
+    """An unencoded '+' in a query string arrives as a space: '...10:00:00 03:00' is +03:00."""
+    if isinstance(value, str) and len(value) > 6 and value[-6] == " " and value[-3] == ":":
+        return value[:-6] + "+" + value[-5:]
+    return value
+
+
+Instant = Annotated[datetime | None, BeforeValidator(_plus), Query()]
+
+
+async def list_bookings(
+    request: Request,
+    me: Me,
+    userId: Annotated[UUID | None, Query()] = None,
+    eventId: Annotated[UUID | None, Query()] = None,
+    startAt: Instant = None,
+    endAt: Instant = None,
+) -> JSONResponse:
+    pool: asyncpg.Pool = request.app.state.pool
+    start, end = _utc(startAt, "startAt"), _utc(endAt, "endAt")
+    if start and end and start > end:
+        raise Failure(400, "validation", "startAt must not be after endAt.")
+    if userId is None and eventId is None:
+        raise Failure(400, "validation", "Give userId or eventId (or both).")
+    if userId is None or not me.acts_for(userId):
+        event = await pool.fetchrow(SQL_EVENT_BY_ID, eventId, 2) if eventId else None
+        if not (me.operator or (event is not None and event["coach_id"] == me.user_id)):
+            message = "You can only list your own bookings."
+            if userId is None:
+                message = "Only the event's coach (or an operator) can list its bookings."
+            raise Failure(403, "forbidden", message)
+    where, args = [], []
+    for clause, value in (
+        ("b.user_id = ${} AND b.dismissed_at IS NULL", userId),
+        ("b.event_id = ${}", eventId),
+        ("b.end_at > ${}", start),
+        ("b.start_at < ${}", end),
+    ):
+        if value is not None:
+            args.append(value)
+            where.append(clause.format(len(args)))
+    sql = f"{SELECT_BOOKINGS} WHERE {' AND '.join(where)} ORDER BY b.start_at, b.id"
+    return ok(await bookings_json(pool, await pool.fetch(sql, *args)), me)
+
+
+class PaymentMethod(BaseModel):
+    type: Literal["Cash", "Card"]
+    methodId: UUID | None = None
+
+
+class OrderBody(BaseModel):
+    userId: UUID
+    eventIds: list[UUID]
+    paymentMethod: PaymentMethod
+
+
+def _ids(ids: Iterable[UUID]) -> str:
+    return ", ".join(str(i) for i in ids)
+
+
+def check_order(me: Caller, body: OrderBody) -> None:
+    if not me.acts_for(body.userId):
+        raise Failure(
+            403, "forbidden", "You can only order for yourself (userId must be your own id)."
+        )
+    if not 1 <= len(body.eventIds) <= MAX_EVENTS_PER_ORDER:
+        raise Failure(
+            400, "validation", f"eventIds must hold between 1 and {MAX_EVENTS_PER_ORDER} event ids."
+        )
+    repeated = [e for e, n in Counter(body.eventIds).items() if n > 1]
+    if repeated:
+        raise Failure(400, "validation", f"eventIds must be distinct; repeated: {_ids(repeated)}.")
+    if body.paymentMethod.type == "Card":
+        if body.paymentMethod.methodId is None:
+            message = "paymentMethod.methodId is required when paymentMethod.type is Card."
+        else:
+            message = "Card payments are not enabled yet; pay with paymentMethod.type Cash."
+        raise Failure(400, "validation", message)
+
+
+def refusals_of(
+    now: datetime, user: UUID, events: list[asyncpg.Record], busy: list, held: dict[UUID, int]
+) -> list[dict[str, str]]:
+    """Per event, the first rule that fails, in the order SPEC_NOTES gives."""
+    refused = []
+    for e in events:
+        others = [(o["start_at"], o["end_at"]) for o in events if o["id"] != e["id"]]
+        if e["start_at"] <= now:
+            error = "pastEventBookAttempt"
+        elif e["start_at"] < now + LEAD_TIME:
+            error = "tooCloseToEventStart"
+        elif e["coach_id"] == user:
+            error = "selfBookAttempt"
+        elif any(e["start_at"] < b and a < e["end_at"] for a, b in [*others, *busy]):
+            error = "conflictingUserSchedules"
+        elif held.get(e["id"], 0) + 1 > e["capacity"]:
+            error = "overbooked"
+        else:
+            continue
+        refused.append({"eventId": str(e["id"]), "bookingError": error})
+    return refused
+
+
+_last_v7 = (0, 0)
+
+
+def uuid7() -> UUID:
+    """Time-ordered history ids (RFC 9562 version 7), as the service writes them."""
+    global _last_v7
+    ms = max(time.time_ns() // 1_000_000, _last_v7[0])
+    seq = _last_v7[1] + 1 if ms == _last_v7[0] else 0
+    if seq > 0xFFF:
+        ms, seq = ms + 1, 0
+    _last_v7 = (ms, seq)
+    return UUID(int=(ms << 80) | (7 << 76) | (seq << 64) | (2 << 62) | secrets.randbits(62))
+
+
+def user_lock_key(user: UUID) -> int:
+    return int.from_bytes(hashlib.blake2b(user.bytes, digest_size=4).digest(), "big", signed=True)
+
+
+async def _place(
+    conn: asyncpg.Connection, me: Caller, body: OrderBody, now: datetime
+) -> tuple[list[dict], dict[UUID, asyncpg.Record]]:
+    """Inside the transaction: lock, check every rule, write. The bookings and their events."""
+    user = body.userId
+    await conn.fetch(SQL_LOCK_USER, USER_LOCK_NAMESPACE, user_lock_key(user))
+    found = {r["id"]: r for r in await conn.fetch(SQL_LOCK_EVENTS, body.eventIds)}
+    missing = [e for e in body.eventIds if e not in found]
+    if missing:
+        raise Failure(400, "validation", f"Unknown event ids: {_ids(missing)}.")
+    canceled = [e for e in body.eventIds if found[e]["status"] == "Canceled"]
+    if canceled:
+        raise Failure(
+            400,
+            "validation",
+            f"These events are canceled and cannot be booked: {_ids(canceled)}.",
+        )
+    events = [found[e] for e in body.eventIds]
+    low, high = min(e["start_at"] for e in events), max(e["end_at"] for e in events)
+    booked = await conn.fetch(SQL_BUSY_BOOKED, user, SEAT_HOLDING, high, low)
+    coached = await conn.fetch(SQL_BUSY_COACHED, user, high, low)
+    busy = [(r["start_at"], r["end_at"]) for r in (*booked, *coached)]
+    held = {r["event_id"]: r["n"] for r in await conn.fetch(SQL_HELD, body.eventIds, SEAT_HOLDING)}
+    refused = refusals_of(now, user, events, busy, held)
+    if refused:
+        message = (
+            f"{len(refused)} of the {len(events)} requested events cannot be booked; "
+            "nothing was booked."
+        )
+        raise Failure(400, "validation", message, refused)
+    order_id = uuid.uuid4()
+    await conn.execute(
+        SQL_INSERT_ORDER, order_id, user, body.paymentMethod.type, body.paymentMethod.methodId, now
+    )
+    bookings = [
+        {
+            "id": uuid.uuid4(),
+            "user_id": user,
+            "coach_id": e["coach_id"],
+            "start_at": e["start_at"],
+            "end_at": e["end_at"],
+            "status": "Pending" if e["public"] is False else "Accepted",
+            "price": e["price"],
+            "price_currency": e["price_currency"],
+            "completed": False,
+            "note": None,
+            "canceled_at": None,
+            "canceled_by_role": None,
+            "cancellation_reason_code": None,
+            "cancellation_reason_text": None,
+            "dismissed_at": None,
+            "dispute_reason": None,
+            "dispute_resolution": None,
+            "created_at": now,
+            "updated_at": now,
+            "event_id": e["id"],
+            "order_id": order_id,
+        }
+        for e in events
+    ]
+    await conn.executemany(SQL_INSERT_BOOKING, [[b[c] for c in BOOKING_COLUMNS] for b in bookings])
+    role = "Athlete" if me.user_id == user else "Admin"
+    await conn.executemany(
+        SQL_INSERT_HISTORY,
+        [(uuid7(), now, me.user_id, role, b["status"], b["id"]) for b in bookings],
+    )
+    for rule, chosen in (
+        ("bookingCreated", bookings),
+        ("bookingPendingApproval", [b for b in bookings if b["status"] == "Pending"]),
+    ):
+        rows = [
+            (
+                uuid.uuid3(NOTIFICATION_IDS, f"{b['id']}:{rule}:{b['coach_id']}"),
+                rule,
+                b["coach_id"],
+                now,
+                b["id"],
+            )
+            for b in chosen
+        ]
+        rows = [r for r in rows if r[2] != NIL]
+        if rows:
+            await conn.executemany(SQL_INSERT_NOTIFICATION, rows)
+    return bookings, found
+
+
+def order_status(bookings: list[dict]) -> str:
+    if all(b["status"] in ENDED for b in bookings):
+        return "Canceled"
+    if any(b["status"] == "Pending" for b in bookings):
+        return "Pending"
+    return "Confirmed"
+
+
+async def book_events(request: Request, me: Me, body: OrderBody) -> JSONResponse:
+    check_order(me, body)
+    pool: asyncpg.Pool = request.app.state.pool
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn, conn.transaction():
+        bookings, events = await _place(conn, me, body, now)
+    ranks = await ranks_of(pool, bookings)
+    order = {
+        "orderId": str(bookings[0]["order_id"]),
+        "userId": str(body.userId),
+        "status": order_status(bookings),
+        "paymentStatus": "Cash",
+        "createdAt": instant(now),
+        "bookings": [
+            booking_json(b, events[b["event_id"]], "", ranks.get(b["id"])) for b in bookings
+        ],
+    }
+    return ok(order, me, 201)
+
+
+# -- the app ------------------------------------------------------------------------------------
+
+
+def create_app() -> FastAPI:
+    url = os.environ.get("LEKO_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+    dsn, size = _dsn_and_pool_size(url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = await asyncpg.create_pool(dsn, min_size=1, max_size=size)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.secret = os.environ["LEKO_JWT_SECRET"]
+
+    async def on_failure(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Failure)
+        rid = getattr(request.state, "request_id", None) or request_id(request)[0]
+        return failure_response(
+            exc, endpoint_of(request), rid, bool(request.headers.get("authorization"))
+        )
+
+    async def on_invalid(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        failure = Failure(400, "validation", f"Invalid request: {exc.errors()[0].get('msg')}.")
+        return await on_failure(request, failure)
+
+    app.add_exception_handler(Failure, on_failure)
+    app.add_exception_handler(RequestValidationError, on_invalid)
+    app.add_api_route("/v1/bookings/{bookingId}", get_booking, methods=["GET"])
+    app.add_api_route("/v1/bookings", list_bookings, methods=["GET"])
+    app.add_api_route("/v1/bookings", book_events, methods=["POST"], status_code=201)
+    return app
+
+
+def main() -> None:
+    """Start uvicorn exactly as `leko-bookings serve` does."""
+    import uvicorn
+
+    parser = argparse.ArgumentParser(prog="python -m bench.baseline")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args()
+    uvicorn.run(
+        "bench.baseline:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        proxy_headers=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

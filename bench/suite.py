@@ -1,0 +1,278 @@
+"""One run of the suite: scratch database, data, both servers, every scenario, the table."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import secrets
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bench import report, sqlcount
+from bench.datagen import Dataset, Sizes, generate, load, now_hour
+from bench.scenarios import Scenario, build, equivalence, pool_state, reset_pool
+from bench.servers import ROOT, Server, generate_load, running
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SMOKE_MIN_COMPLETED = 3  # a smoke run's window stretches until each run completed this many
+GENERATOR = "python asyncio{} raw HTTP/1.1 keep-alive client, separate process(es)"
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    pg: str
+    duration: float
+    warmup: float
+    concurrency: int
+    processes: tuple[int, ...]
+    generators: int
+    pool_size: int
+    sizes: Sizes
+    seed: int
+    scenarios: tuple[str, ...] | None
+    keep_db: bool
+    out: Path | None
+    smoke: bool
+
+
+def _with_database(url: str, name: str) -> str:
+    return url.split("?", 1)[0].rsplit("/", 1)[0] + f"/{name}"
+
+
+def _dsn(url: str) -> str:
+    return url.split("?", 1)[0].replace("postgres://", "postgresql://", 1)
+
+
+async def _migrate(url: str) -> None:
+    """`leko-bookings migrate`, as an operator runs it."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "leko_bookings.cli",
+        "migrate",
+        env={**os.environ, "LEKO_DATABASE_URL": url},
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"leko-bookings migrate failed:\n{out.decode()}")
+
+
+def _generator_kind() -> str:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return GENERATOR.format("")
+    return GENERATOR.format(" + uvloop")
+
+
+class Run:
+    def __init__(self, options: Options, url: str, data: Dataset, secret: str) -> None:
+        self.options = options
+        self.url = url
+        self.dsn = _dsn(url)
+        self.data = data
+        self.secret = secret
+        self.results: list[dict[str, Any]] = []
+        self.statements: dict[str, Any] = {}
+
+    def env(self) -> dict[str, str]:
+        """The service's settings (LEKO_*); the baseline reads the same two."""
+        return {
+            "LEKO_DATABASE_URL": f"{self.url}?maxsize={self.options.pool_size}",
+            "LEKO_JWT_SECRET": self.secret,
+            "AERICH_NO_TORTOISE_V1_WARNING": "1",
+        }
+
+    async def measure(self, scenario: Scenario, server: Server) -> dict[str, Any]:
+        o = self.options
+        raw = await generate_load(
+            server,
+            scenario.requests,
+            concurrency=scenario.concurrency,
+            duration=o.duration,
+            warmup=o.warmup,
+            processes=o.generators,
+            seed=o.seed,
+            refusal_codes=scenario.writes,
+            sequential=scenario.writes,
+            min_completed=SMOKE_MIN_COMPLETED if o.smoke else 0,
+        )
+        entry: dict[str, Any] = {
+            "scenario": scenario.name,
+            "target": server.name,
+            "processes": server.workers,
+            "baseline": scenario.baseline,
+            "summary": report.summarize(raw),
+        }
+        if scenario.writes:
+            entry["db"] = await pool_state(self.dsn, self.data)
+            await reset_pool(self.dsn, self.data)
+        if entry["summary"]["errors"]:
+            entry["server_log_tail"] = server.log.read_text(errors="replace")[-3000:]
+        s = entry["summary"]
+        print(
+            f"  {scenario.name:<17} {server.name:<8} {server.workers}p: {s['rps']:>8.1f} req/s"
+            f"  p50 {s['p50_ms'] or 0:.1f} ms  p99 {s['p99_ms'] or 0:.1f} ms"
+            f"  errors {s['errors']}  statuses {s['statuses']}",
+            flush=True,
+        )
+        return entry
+
+    async def all_scenarios(self, scenarios: list[Scenario], logdir: Path) -> dict[str, Any]:
+        checks: dict[str, Any] = {}
+        for workers in self.options.processes:
+            with running(workers, self.env(), logdir) as servers:
+                if not self.statements:  # while the servers start
+                    self.statements = await sqlcount.count(self.url, self.secret, scenarios)
+                    await reset_pool(self.dsn, self.data)
+                servers.wait_ready()
+                if not checks:
+                    checks = await equivalence(
+                        scenarios,
+                        servers["service"].url,
+                        servers["baseline"].url,
+                        self.dsn,
+                        self.data,
+                        self.secret,
+                    )
+                for scenario in scenarios:
+                    self.results.append(await self.measure(scenario, servers["service"]))
+                    if scenario.baseline == scenario.name:
+                        self.results.append(await self.measure(scenario, servers["baseline"]))
+        return checks
+
+
+async def _server_version(dsn: str) -> str:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return str(await conn.fetchval("SHOW server_version"))
+    finally:
+        await conn.close()
+
+
+async def run(options: Options) -> dict[str, Any]:
+    started = datetime.now(UTC)
+    name = f"leko_bench_{uuid.uuid4().hex[:8]}"
+    admin_dsn = _dsn(options.pg)
+    admin = await asyncpg.connect(admin_dsn)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(options.pg, name)
+    secret = secrets.token_urlsafe(48)
+    try:
+        print(f"database {name}: migrating, generating and loading data ...", flush=True)
+        t0 = time.perf_counter()
+        migrating = asyncio.ensure_future(_migrate(url))  # a subprocess, while data is generated
+        data, made = await asyncio.to_thread(generate, options.sizes, now_hour(), options.seed)
+        await migrating
+        await load(_dsn(url), data, made)
+        loaded = time.perf_counter() - t0
+        print(f"  loaded {data.counts} in {loaded:.1f} s", flush=True)
+        print("counting SQL statements, starting servers, checking answers, measuring ...")
+        scenarios = build(data, secret, options.concurrency, options.seed)
+        if options.scenarios:
+            scenarios = [s for s in scenarios if s.name in options.scenarios]
+        bench = Run(options, url, data, secret)
+        with tempfile.TemporaryDirectory(prefix="leko-bench-logs-") as logdir:
+            checks = await bench.all_scenarios(scenarios, Path(logdir))
+        version = await _server_version(admin_dsn)
+    finally:
+        if options.keep_db:
+            print(f"kept database {name}", flush=True)
+        else:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    table = report.rows(bench.results)
+    scale = report.scaling(table)
+    return {
+        "started": started.isoformat(),
+        "command": " ".join(["python -m bench", *sys.argv[1:]]),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "postgresql": version,
+            "note": "shared machine: other processes may have competed for the CPU",
+        },
+        "settings": {
+            "duration_s": options.duration,
+            "warmup_s": options.warmup,
+            "concurrency": options.concurrency,
+            "post_concurrency": next(
+                (s.concurrency for s in scenarios if s.name == "post_bookings"), None
+            ),
+            "processes": list(options.processes),
+            "load_generator": f"{_generator_kind()} x{options.generators}",
+            "db_pool_maxsize_per_process": options.pool_size,
+            "smoke": options.smoke,
+        },
+        "data": {
+            **data.counts,
+            "sizes": asdict(options.sizes),
+            "generate_and_load_seconds": round(loaded, 1),
+            "month": [m.isoformat() for m in data.month],
+            "pool_events": len(data.pool),
+            "pool_seats": sum(c for _, c in data.pool),
+        },
+        "scenarios": {s.name: s.title for s in scenarios},
+        "equivalence": checks,
+        "sql_statements_per_request": bench.statements,
+        "table": table,
+        "scaling": scale,
+        "runs": bench.results,
+    }
+
+
+def header(result: dict[str, Any]) -> str:
+    s, d, m = result["settings"], result["data"], result["machine"]
+    return "\n".join(
+        [
+            f"LE-KO bench {result['started'][:16]}Z: {result['command']}",
+            f"machine: {m['cpus']} cores (shared), PostgreSQL {m['postgresql']}, "
+            f"Python {m['python']}",
+            f"data: {d['coaches']} coaches, {d['events']} events, {d['bookings']} bookings, "
+            f"{d['athletes']} athletes; month {d['month'][0][:10]}..{d['month'][1][:10]}; "
+            f"POST pool {d['pool_events']} events / {d['pool_seats']} seats",
+            f"load: {s['duration_s']} s per run after {s['warmup_s']} s warm-up, "
+            f"{s['concurrency']} connections ({s['post_concurrency']} for POST); "
+            f"{s['load_generator']}; DB pool {s['db_pool_maxsize_per_process']} per process",
+        ]
+    )
+
+
+def problems(result: dict[str, Any]) -> list[str]:
+    """What makes a run fail: errors, overbooking, answers that differ."""
+    found = []
+    for row in result["table"]:
+        where = f"{row['scenario']} ({row['processes']}p)"
+        if row["errors"] or row["unexpected"]:
+            found.append(f"{where}: {row['errors']} errors, {row['unexpected']} unexpected")
+        if row["overbooked"]:
+            found.append(f"{where}: {row['overbooked']} overbooked events")
+    for run in result["runs"]:
+        if run.get("db", {}).get("overlapping_bookings"):
+            found.append(f"{run['scenario']} {run['target']}: a user holds overlapping bookings")
+    for name, check in result["equivalence"].items():
+        if not check["ok"]:
+            found.append(f"equivalence {name}: {check['detail']}")
+    return found
+
+
+def save(result: dict[str, Any], out: Path | None) -> Path:
+    if out is None:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out = RESULTS / f"{result['started'][:19].replace(':', '')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    return out
