@@ -7,8 +7,13 @@ HS256 bearer check, the same `traceparent` / `x-request-id` handling, and the sa
 as the service issues for them (written as `= ANY($n)` where the ORM writes `IN ($n, ...)`, which
 PostgreSQL plans identically). Orders follow the same rules in one transaction: the per-user
 advisory lock, the events locked `FOR UPDATE` in id order, the user's live bookings and coached
-events for conflicts, held seats for capacity; then the order, its bookings, their history and
-their `bookingCreated` / `bookingPendingApproval` notifications.
+events for conflicts, held seats for capacity, the user's upcoming seats for the seat cap; then the
+order, its bookings, their history and their `bookingCreated` / `bookingPendingApproval`
+notifications. The per-user rate limits are the service's: the same token-bucket UPSERT on the
+same `rate_bucket` table, with the same parameters and exemptions (admin, scheduler), one for
+every authenticated request and one more for each valid order, read from the same settings
+(`LEKO_RATE_LIMIT_*`, `LEKO_ORDER_RATE_LIMIT_*`, `LEKO_MAX_UPCOMING_SEATS_PER_USER`, same
+defaults).
 
 Configured like the service (`LEKO_DATABASE_URL` with `?maxsize=N`, `LEKO_JWT_SECRET`) and started
 like it, by uvicorn with the same options:
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 import os
 import re
 import secrets
@@ -67,10 +73,12 @@ SELECT_BOOKINGS = (
 )
 SQL_BOOKING_BY_ID = SELECT_BOOKINGS + " WHERE b.id = $1 LIMIT $2"
 SQL_EVENT_BY_ID = f"SELECT {','.join(EVENT_COLUMNS)} FROM event WHERE id = $1 LIMIT $2"
+# serviceCardinality ranked by the database, as the service asks for it.
 SQL_RANKS = (
-    "SELECT id, user_id, coach_id FROM booking"
-    " WHERE user_id = ANY($1::uuid[]) AND coach_id = ANY($2::uuid[]) AND status = ANY($3::text[])"
-    " ORDER BY start_at, id"
+    'SELECT "id", "n" FROM (SELECT "id", ROW_NUMBER() OVER '
+    '(PARTITION BY "user_id", "coach_id" ORDER BY "start_at", "id") "n" FROM "booking" '
+    'WHERE "user_id" = ANY($1::uuid[]) AND "coach_id" = ANY($2::uuid[]) '
+    'AND "status" = ANY($3::text[]) AND "start_at" <= $4) ranked WHERE "id" = ANY($5::uuid[])'
 )
 SQL_LOCK_USER = "SELECT pg_advisory_xact_lock($1::int, $2::int)"
 SQL_LOCK_EVENTS = (
@@ -88,6 +96,20 @@ SQL_HELD = (
     "SELECT event_id, COUNT(id) n FROM booking"
     " WHERE event_id = ANY($1::uuid[]) AND status = ANY($2::text[]) GROUP BY event_id"
 )
+# The user's seats in events not started yet (the seat cap).
+SQL_UPCOMING_SEATS = (
+    "SELECT COUNT(*) FROM booking WHERE user_id = $1 AND status = ANY($2::text[]) AND start_at > $3"
+)
+# A token of the caller's bucket (the service's statement, byte for byte): refill, check, take.
+# Parameters: key, burst, now (Unix seconds), per minute; no row returned: refused.
+SQL_TAKE_TOKEN = """
+INSERT INTO "rate_bucket" AS b ("key", "tokens", "refilled_at") VALUES ($1, $2::float8 - 1, $3::float8)
+ON CONFLICT ("key") DO UPDATE
+SET "tokens" = LEAST($2::float8, b."tokens" + GREATEST(0, $3::float8 - b."refilled_at") * $4::float8 / 60) - 1, "refilled_at" = GREATEST(b."refilled_at", $3::float8)
+WHERE LEAST($2::float8, b."tokens" + GREATEST(0, $3::float8 - b."refilled_at") * $4::float8 / 60) >= 1
+RETURNING "tokens"
+"""  # noqa: E501
+SQL_BUCKET = 'SELECT "tokens", "refilled_at" FROM "rate_bucket" WHERE "key" = $1 LIMIT $2'
 SQL_INSERT_ORDER = (
     "INSERT INTO booking_order (id, user_id, payment_type, payment_method_id, payment_status,"
     " created_at) VALUES ($1, $2, $3, $4, 'Cash', $5)"
@@ -111,9 +133,72 @@ SQL_INSERT_NOTIFICATION = (
 class Failure(Exception):
     """An expected failure rendered as the contract's error body."""
 
-    def __init__(self, status: int, code: str, message: str, refusals: list | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        refusals: list | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.refusals = status, code, message, refusals
+        self.retry_after = retry_after
+
+
+class Limit:
+    """A per-user token bucket: `per_minute` tokens a minute (0: no limit), at most `burst`."""
+
+    __slots__ = ("burst", "name", "per_minute", "what")
+
+    def __init__(self, name: str, what: str, per_minute: int, burst: int) -> None:
+        self.name, self.what, self.per_minute, self.burst = name, what, per_minute, burst
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def limits_from_env() -> tuple[Limit, Limit, int]:
+    """(request limit, order limit, seat cap) as the service's settings read them."""
+    return (
+        Limit(
+            "all",
+            "requests",
+            _env_int("LEKO_RATE_LIMIT_PER_MINUTE", 600),
+            _env_int("LEKO_RATE_LIMIT_BURST", 100),
+        ),
+        Limit(
+            "orders",
+            "orders",
+            _env_int("LEKO_ORDER_RATE_LIMIT_PER_MINUTE", 10),
+            _env_int("LEKO_ORDER_RATE_LIMIT_BURST", 5),
+        ),
+        _env_int("LEKO_MAX_UPCOMING_SEATS_PER_USER", 30),
+    )
+
+
+async def take_token(pool: asyncpg.Pool, me: Caller, limit: Limit, now: datetime) -> None:
+    """One token of the caller's bucket, or a 429 with the seconds until one is back."""
+    if limit.per_minute == 0 or me.operator:
+        return
+    key, moment = f"{limit.name}:{me.user_id}", now.timestamp()
+    args = (key, float(limit.burst), moment, float(limit.per_minute))
+    if await pool.fetchval(SQL_TAKE_TOKEN, *args) is not None:
+        return
+    bucket = await pool.fetchrow(SQL_BUCKET, key, 1)
+    retry_after = 1
+    if bucket is not None:
+        elapsed = max(0.0, moment - bucket["refilled_at"])
+        level = min(limit.burst, bucket["tokens"] + elapsed * limit.per_minute / 60)
+        retry_after = max(1, math.ceil(round((1 - level) * 60 / limit.per_minute, 6)))
+    raise Failure(
+        429,
+        "tooManyRequests",
+        f"Too many {limit.what}: at most {limit.per_minute} a minute "
+        f"(bursts of {limit.burst}). Retry in {retry_after} s.",
+        retry_after=retry_after,
+    )
 
 
 def instant(value: datetime) -> str:
@@ -147,10 +232,11 @@ def request_id(request: Request) -> tuple[str, bool]:
 
 
 class Caller:
-    __slots__ = ("endpoint", "request_id", "roles", "user_id")
+    __slots__ = ("endpoint", "now", "request_id", "roles", "user_id")
 
     def __init__(self, user_id: UUID, roles: set[str], rid: str, endpoint: str) -> None:
         self.user_id, self.roles, self.request_id, self.endpoint = user_id, roles, rid, endpoint
+        self.now = datetime.now(UTC)  # the request's instant (rate limits, order rules)
 
     def acts_for(self, user_id: UUID) -> bool:
         return self.user_id == user_id or "admin" in self.roles
@@ -171,6 +257,8 @@ def _error_body(status: int, code: str, message: str, endpoint: str, rid: str, r
 
 def failure_response(failure: Failure, endpoint: str, rid: str, authorization: bool) -> Any:
     headers = {"x-request-id": rid}
+    if failure.retry_after is not None:
+        headers["Retry-After"] = str(failure.retry_after)
     if failure.code == "unauthorized":
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"' if authorization else "Bearer"
     body = _error_body(
@@ -211,6 +299,8 @@ async def caller(request: Request) -> Caller:
     roles = claims.get("roles") or []
     if not isinstance(roles, list):
         raise Failure(401, "unauthorized", "Invalid bearer token: 'roles' must be a list.")
+    me = Caller(user_id, {r for r in roles if r in KNOWN_ROLES}, rid, endpoint)
+    await take_token(request.app.state.pool, me, request.app.state.limits[0], me.now)
     if not trace_ok:
         raise Failure(
             400,
@@ -218,7 +308,7 @@ async def caller(request: Request) -> Caller:
             "traceparent must be a W3C trace context header: "
             "00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>.",
         )
-    return Caller(user_id, {r for r in roles if r in KNOWN_ROLES}, rid, endpoint)
+    return me
 
 
 Me = Annotated[Caller, Depends(caller)]
@@ -291,20 +381,15 @@ async def ranks_of(pool: asyncpg.Pool, bookings: Iterable[Row]) -> dict[UUID, in
     holding = [b for b in bookings if b["status"] in SEAT_HOLDING]
     if not holding:
         return {}
-    pairs = {(b["user_id"], b["coach_id"]) for b in holding}
     rows = await pool.fetch(
-        SQL_RANKS, list({u for u, _ in pairs}), list({c for _, c in pairs}), SEAT_HOLDING
+        SQL_RANKS,
+        list({b["user_id"] for b in holding}),
+        list({b["coach_id"] for b in holding}),
+        SEAT_HOLDING,
+        max(b["start_at"] for b in holding),
+        [b["id"] for b in holding],
     )
-    wanted = {b["id"] for b in holding}
-    seen: Counter = Counter()
-    ranks: dict[UUID, int] = {}
-    for row_id, user_id, coach_id in rows:
-        pair = (user_id, coach_id)
-        if pair in pairs:
-            seen[pair] += 1
-            if row_id in wanted:
-                ranks[row_id] = seen[pair]
-    return ranks
+    return {row_id: n for row_id, n in rows}
 
 
 async def bookings_json(pool: asyncpg.Pool, rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
@@ -457,8 +542,32 @@ def user_lock_key(user: UUID) -> int:
     return int.from_bytes(hashlib.blake2b(user.bytes, digest_size=4).digest(), "big", signed=True)
 
 
+async def over_seat_cap(
+    conn: asyncpg.Connection,
+    now: datetime,
+    user: UUID,
+    events: list[asyncpg.Record],
+    refused: list[dict[str, str]],
+    cap: int,
+) -> tuple[list[dict[str, str]], str]:
+    """The events beyond the seats the user may still hold in events not started yet."""
+    if cap == 0:
+        return [], ""
+    refused_ids = {r["eventId"] for r in refused}
+    bookable = [e for e in events if str(e["id"]) not in refused_ids]
+    held = await conn.fetchval(SQL_UPCOMING_SEATS, user, SEAT_HOLDING, now)
+    beyond = bookable[max(0, cap - held) :]
+    if not beyond:
+        return [], ""
+    why = (
+        f" A user may hold at most {cap} seats in events that have not started yet; this user "
+        f"holds {held}, so {len(beyond)} of the requested events (reported overbooked) do not fit."
+    )
+    return [{"eventId": str(e["id"]), "bookingError": "overbooked"} for e in beyond], why
+
+
 async def _place(
-    conn: asyncpg.Connection, me: Caller, body: OrderBody, now: datetime
+    conn: asyncpg.Connection, me: Caller, body: OrderBody, now: datetime, seat_cap: int
 ) -> tuple[list[dict], dict[UUID, asyncpg.Record]]:
     """Inside the transaction: lock, check every rule, write. The bookings and their events."""
     user = body.userId
@@ -481,10 +590,13 @@ async def _place(
     busy = [(r["start_at"], r["end_at"]) for r in (*booked, *coached)]
     held = {r["event_id"]: r["n"] for r in await conn.fetch(SQL_HELD, body.eventIds, SEAT_HOLDING)}
     refused = refusals_of(now, user, events, busy, held)
-    if refused:
+    over_cap, why = await over_seat_cap(conn, now, user, events, refused, seat_cap)
+    if refused or over_cap:
+        by_event = {r["eventId"]: r for r in [*refused, *over_cap]}
+        refused = [by_event[str(e)] for e in body.eventIds if str(e) in by_event]
         message = (
             f"{len(refused)} of the {len(events)} requested events cannot be booked; "
-            "nothing was booked."
+            f"nothing was booked.{why}"
         )
         raise Failure(400, "validation", message, refused)
     order_id = uuid.uuid4()
@@ -554,9 +666,11 @@ def order_status(bookings: list[dict]) -> str:
 async def book_events(request: Request, me: Me, body: OrderBody) -> JSONResponse:
     check_order(me, body)
     pool: asyncpg.Pool = request.app.state.pool
-    now = datetime.now(UTC)
+    now = me.now
+    _, order_limit, seat_cap = request.app.state.limits
+    await take_token(pool, me, order_limit, now)  # refused orders count too
     async with pool.acquire() as conn, conn.transaction():
-        bookings, events = await _place(conn, me, body, now)
+        bookings, events = await _place(conn, me, body, now, seat_cap)
     ranks = await ranks_of(pool, bookings)
     order = {
         "orderId": str(bookings[0]["order_id"]),
@@ -588,6 +702,7 @@ def create_app() -> FastAPI:
 
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     app.state.secret = os.environ["LEKO_JWT_SECRET"]
+    app.state.limits = limits_from_env()
 
     async def on_failure(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Failure)

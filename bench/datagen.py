@@ -9,8 +9,8 @@ Shapes (deterministic for a seed; dates relative to the run's hour):
   10% private (bookings start Pending), 2% canceled;
 - athletes have a log-normal number of bookings (mean ~20 a year), mostly with 1-4 favourite
   coaches (popular coaches more often); a few *heavy* athletes book ~50 events every month
-  (the month-list scenario reads them); an athlete's bookings never overlap, no event is over
-  capacity;
+  (the month-list scenario reads them; enough of them that no one's request rate nears the
+  per-user request limit); an athlete's bookings never overlap, no event is over capacity;
 - past bookings are mostly Accepted and completed, some Canceled (athlete), Rejected, disputed or
   dismissed; future ones Accepted (Pending on private slots) or Canceled; bookings of a canceled
   event are Canceled by the coach;
@@ -33,7 +33,10 @@ import asyncpg
 
 from bench import tables
 
-CELL = timedelta(minutes=30)  # events start on the half hour; overlap is checked on these cells
+CELL = timedelta(minutes=30)
+# The default seat cap (LEKO_MAX_UPCOMING_SEATS_PER_USER, 30) less the largest order the POST
+# scenario sends (3 events): an athlete holding more could see an order refused by the cap.
+POST_USER_MAX_UPCOMING = 30 - 3  # events start on the half hour; overlap is checked on these cells
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,7 @@ class Sizes:
     events: int = 20_000
     bookings: int = 200_000
     athletes: int = 10_000
-    heavy_athletes: int = 40
+    heavy_athletes: int = 120
     heavy_per_month: int = 50
     pool_events: int = 500
 
@@ -53,8 +56,8 @@ class Sizes:
             events=1_200,
             bookings=6_000,
             athletes=300,
-            heavy_athletes=2,
-            heavy_per_month=50,
+            heavy_athletes=6,
+            heavy_per_month=20,
             pool_events=30,
         )
 
@@ -83,7 +86,9 @@ class Dataset:
     heavy: list[UUID]  # athletes with ~heavy_per_month bookings in that month
     bookings: list[tuple[UUID, UUID]]  # a sample of (booking id, its athlete)
     pool: list[tuple[UUID, int]]  # (event id, capacity) of the POST pool, no bookings
-    post_users: list[UUID]  # athletes who order in the POST scenario
+    # Athletes who order in the POST scenario: regulars with room under the seat cap for any
+    # order the scenario sends (it sends each of them one order in turn, see scenarios.build)
+    post_users: list[UUID]
     past_event: UUID  # a past, scheduled event (an order for it is refused)
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -434,6 +439,11 @@ def generate(sizes: Sizes, now: datetime, seed: int = 6) -> tuple[Dataset, _Gene
     heavy, regulars = gen.make_bookings({e.id for e in pool})
     sample = gen.rng.sample(gen.bookings, min(10_000, len(gen.bookings)))
     past = next(e for e in gen.events if e.end < now and not e.canceled)
+    upcoming: dict[UUID, int] = defaultdict(int)
+    for b in gen.bookings:  # (id, user, coach, start, end, status, ...)
+        if b[3] > now and b[5] in tables.SEAT_HOLDING:
+            upcoming[b[1]] += 1
+    roomy = [u for u in regulars if upcoming[u] <= POST_USER_MAX_UPCOMING]
     data = Dataset(
         now=now,
         sizes=sizes,
@@ -441,7 +451,7 @@ def generate(sizes: Sizes, now: datetime, seed: int = 6) -> tuple[Dataset, _Gene
         heavy=heavy,
         bookings=[(b[0], b[1]) for b in sample],
         pool=[(e.id, e.capacity) for e in pool],
-        post_users=regulars,
+        post_users=roomy,
         past_event=past.id,
         counts={
             "coaches": sizes.coaches,

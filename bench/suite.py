@@ -110,12 +110,16 @@ class Run:
             sequential=scenario.writes,
             min_completed=SMOKE_MIN_COMPLETED if o.smoke else 0,
         )
+        summary = report.summarize(raw)
+        # A 429 means the bench's load was throttled (too few users): a failed measurement.
+        summary["throttled"] = int(summary["statuses"].get("429", 0))
+        summary["errors"] += summary["throttled"]
         entry: dict[str, Any] = {
             "scenario": scenario.name,
             "target": server.name,
             "processes": server.workers,
             "baseline": scenario.baseline,
-            "summary": report.summarize(raw),
+            "summary": summary,
         }
         if scenario.writes:
             entry["db"] = await pool_state(self.dsn, self.data)
@@ -131,7 +135,10 @@ class Run:
         )
         return entry
 
-    async def all_scenarios(self, scenarios: list[Scenario], logdir: Path) -> dict[str, Any]:
+    async def all_scenarios(
+        self, scenarios: list[Scenario], logdir: Path, every: list[Scenario]
+    ) -> dict[str, Any]:
+        """Measure `scenarios`; the answers are compared on one request of `every` scenario."""
         checks: dict[str, Any] = {}
         for workers in self.options.processes:
             with running(workers, self.env(), logdir) as servers:
@@ -141,7 +148,7 @@ class Run:
                 servers.wait_ready()
                 if not checks:
                     checks = await equivalence(
-                        scenarios,
+                        every,
                         servers["service"].url,
                         servers["baseline"].url,
                         self.dsn,
@@ -181,12 +188,13 @@ async def run(options: Options) -> dict[str, Any]:
         loaded = time.perf_counter() - t0
         print(f"  loaded {data.counts} in {loaded:.1f} s", flush=True)
         print("counting SQL statements, starting servers, checking answers, measuring ...")
-        scenarios = build(data, secret, options.concurrency, options.seed)
+        every = build(data, secret, options.concurrency, options.seed)
+        scenarios = every
         if options.scenarios:
-            scenarios = [s for s in scenarios if s.name in options.scenarios]
+            scenarios = [s for s in every if s.name in options.scenarios]
         bench = Run(options, url, data, secret)
         with tempfile.TemporaryDirectory(prefix="leko-bench-logs-") as logdir:
-            checks = await bench.all_scenarios(scenarios, Path(logdir))
+            checks = await bench.all_scenarios(scenarios, Path(logdir), every)
         version = await _server_version(admin_dsn)
     finally:
         if options.keep_db:

@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from tortoise import BaseDBAsyncClient
+from tortoise import BaseDBAsyncClient, connections
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from leko_bookings.errors import ValidationFailed, validation
 
 T = TypeVar("T")
+Row = dict[str, Any]
 
 # Namespace of the per-user advisory locks (pg_advisory_xact_lock(int, int)).
 USER_LOCK_NAMESPACE = 0x4C4B5553
@@ -155,3 +156,39 @@ def page_of(rows: list, page: PageRequest, moment: str) -> Page:
     items = rows[: page.first] if has_next else rows
     cursors = [encode_cursor(getattr(r, moment), r.id) for r in items]
     return Page(items, has_next, cursors[-1] if cursors else None, cursors)
+
+
+async def rows_of(query: QuerySet) -> list[Row]:
+    """The rows of a queryset as the driver returns them, without building model objects
+    (Tortoise builds, converts and attaches each one: most of the CPU of a list). Keys are the
+    column names; a `select_related` model's columns are prefixed `<model>__<relation>.`.
+    On SQLite, values are stored representations: decode them with the models' fields."""
+    query._choose_db_if_not_chosen()
+    query._make_query()
+    sql, params = query.query.get_parameterized_sql()
+    return list(await query._db.execute_query_dict(sql, params))
+
+
+class Params:
+    """Parameters of a hand-written statement, numbered for the default connection's dialect
+    (`$n` on PostgreSQL, `?n` on SQLite) and converted as Tortoise stores them."""
+
+    def __init__(self) -> None:
+        self.conn = connections.get("default")
+        self.postgres = self.conn.capabilities.dialect == "postgres"
+        self.values: list[Any] = []
+
+    def __call__(self, value: Any) -> str:
+        if not self.postgres and isinstance(value, UUID):
+            value = str(value)
+        self.values.append(value)
+        return f"${len(self.values)}" if self.postgres else f"?{len(self.values)}"
+
+    def any_of(self, values: list[Any], pg_type: str) -> str:
+        """`= ANY($n::type[])` (one plan whatever the count) or SQLite's `IN (?n, ...)`."""
+        if self.postgres:
+            return f"= ANY({self(values)}::{pg_type}[])"
+        return f"IN ({', '.join(self(v) for v in values)})"
+
+    async def fetch(self, sql: str) -> list[Row]:
+        return list(await self.conn.execute_query_dict(sql, self.values))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 from uuid import UUID
 
 from leko_bookings.models import SEAT_HOLDING, Booking, BookingStatus, Order, OrderStatus
+from leko_bookings.resolvers.common import Params
 
 _ENDED = {BookingStatus.Canceled, BookingStatus.Rejected}
 
@@ -30,31 +32,45 @@ def order_status(bookings: list[Booking]) -> OrderStatus:
     return OrderStatus.Confirmed
 
 
+class RankKey(NamedTuple):
+    """What a booking's serviceCardinality depends on."""
+
+    id: UUID
+    user_id: UUID
+    coach_id: UUID
+    status: str
+    start_at: datetime
+
+
 async def service_cardinalities(bookings: list[Booking]) -> dict[UUID, int | None]:
+    """serviceCardinality of booking models (see `ranks_of`)."""
+    return await ranks_of(
+        [RankKey(b.id, b.user_id, b.coach_id, b.status, b.start_at) for b in bookings]
+    )
+
+
+async def ranks_of(bookings: list[RankKey]) -> dict[UUID, int | None]:
     """1-based rank of each booking among its athlete's seat-holding bookings with the same
-    coach, by start (then id); None when the booking holds no seat. One query for the batch."""
+    coach, by start (then id); None when the booking holds no seat. One query for the batch,
+    ranked by the database: only the bookings asked for come back, and bookings starting after
+    the last of them (which cannot precede any) are not read."""
     holding = [b for b in bookings if b.status in SEAT_HOLDING]
     result: dict[UUID, int | None] = {b.id: None for b in bookings}
     if not holding:
         return result
-    pairs = {(b.user_id, b.coach_id) for b in holding}
-    rows = (
-        await Booking.filter(
-            user_id__in={u for u, _ in pairs},
-            coach_id__in={c for _, c in pairs},
-            status__in=SEAT_HOLDING,
-        )
-        .order_by("start_at", "id")
-        .values_list("id", "user_id", "coach_id")
+    p = Params()
+    users = p.any_of(list({b.user_id for b in holding}), "uuid")
+    coaches = p.any_of(list({b.coach_id for b in holding}), "uuid")
+    statuses = p.any_of([s.value for s in SEAT_HOLDING], "text")
+    last = p(max(b.start_at for b in holding))
+    wanted = p.any_of([b.id for b in holding], "uuid")
+    rows = await p.fetch(
+        'SELECT "id", "n" FROM (SELECT "id", ROW_NUMBER() OVER '
+        '(PARTITION BY "user_id", "coach_id" ORDER BY "start_at", "id") "n" FROM "booking" '
+        f'WHERE "user_id" {users} AND "coach_id" {coaches} AND "status" {statuses} '
+        f'AND "start_at" <= {last}) ranked WHERE "id" {wanted}'
     )
-    rank: dict[tuple[UUID, UUID], int] = defaultdict(int)
-    wanted = {b.id for b in holding}
-    for row_id, user_id, coach_id in rows:
-        pair = (UUID(str(user_id)), UUID(str(coach_id)))
-        if pair not in pairs:
-            continue
-        rank[pair] += 1
-        booking_id = UUID(str(row_id))
-        if booking_id in wanted:
-            result[booking_id] = rank[pair]
+    for row in rows:
+        booking_id = row["id"]
+        result[booking_id if isinstance(booking_id, UUID) else UUID(booking_id)] = row["n"]
     return result

@@ -16,7 +16,7 @@ from leko_bookings.models import Booking
 from leko_bookings.resolvers import erasure, notify, ordering, reading, records
 from leko_bookings.resolvers.common import PageRequest
 from leko_bookings.resolvers.context import Context
-from leko_bookings.rest_compat.serialize import bookings_json, orders_json
+from leko_bookings.rest_compat.serialize import bookings_json, orders_json, rows_json
 
 
 def _plus_from_query(value: Any) -> Any:
@@ -70,7 +70,8 @@ async def get_user_booking_orders(
 
 @router.get("/bookings/{bookingId}")
 async def get_booking_by_id(ctx: RestCtx, bookingId: UUID) -> JSONResponse:
-    return await _booking_response(await reading.get_booking(ctx, bookingId))
+    row = await reading.get_booking_row(ctx, bookingId)
+    return JSONResponse((await rows_json([row]))[0])
 
 
 @router.get("/bookings")
@@ -82,8 +83,8 @@ async def get_bookings(
     endAt: Instant = None,
 ) -> JSONResponse:
     query = reading.BookingFilter(userId, eventId, startAt, endAt, PageRequest())
-    page = await reading.list_bookings(ctx, query)
-    return JSONResponse(await bookings_json(page.items))
+    page = await reading.list_booking_rows(ctx, query)
+    return JSONResponse(await rows_json(page.items))
 
 
 class CompletedBody(BaseModel):
