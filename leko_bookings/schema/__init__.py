@@ -6,8 +6,9 @@ from pathlib import Path
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import MaskErrors, MaxTokensLimiter
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from leko_bookings.errors import DomainError
 from leko_bookings.schema.errors import (
@@ -17,6 +18,13 @@ from leko_bookings.schema.errors import (
     NotFoundError,
     TooManyRequestsError,
     ValidationError,
+)
+from leko_bookings.schema.execution import (
+    MAX_TOKENS,
+    DocumentCache,
+    LeafFastExecutionContext,
+    log_errors,
+    shape_limits,
 )
 from leko_bookings.schema.lifecycle import LifecycleMutation
 from leko_bookings.schema.mutations import Mutation as OrderingMutation
@@ -36,16 +44,26 @@ def _mask(error: GraphQLError) -> bool:
 Query = merge_types("Query", (BookingQuery, NotificationQuery))
 Mutation = merge_types("Mutation", (OrderingMutation, LifecycleMutation, NotificationMutation))
 
-schema = strawberry.Schema(
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Expected client errors at INFO without a traceback; the rest at ERROR with one."""
+        log_errors(errors, execution_context)
+
+
+schema = Schema(
     query=Query,
     mutation=Mutation,
     types=[ValidationError, ForbiddenError, NotFoundError, BookingRefused, TooManyRequestsError],
     exception_handlers=HANDLERS,
+    execution_context_class=LeafFastExecutionContext,
     extensions=[
         lambda: MaskErrors(should_mask_error=_mask, error_message="Unexpected error."),
-        lambda: QueryDepthLimiter(max_depth=12),
-        lambda: MaxTokensLimiter(max_token_count=4000),
-        lambda: MaxAliasesLimiter(max_alias_count=30),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        shape_limits,  # depth and aliases, their rules made once
+        DocumentCache,
     ],
 )
 

@@ -61,7 +61,7 @@ class Mutation:
                 type=payment_method.type, method_id=payment_method.method_id
             ),
         )
-        return order_of(await ordering.book_events(info.context.ctx, data))
+        return order_of(await ordering.book_events(info.context.ctx, data), info.context)
 
     @strawberry.mutation(
         description="Create or replace catalog events by eventId (admin, scheduler)."

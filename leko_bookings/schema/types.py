@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Generator, Iterable
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import strawberry
+from strawberry.dataloader import DataLoader
+from strawberry.types.nodes import Selection
 
 from leko_bookings import models
+from leko_bookings.resolvers.views import service_cardinalities
 from leko_bookings.schema import enums  # noqa: F401 - the enums first, with their names
-from leko_bookings.schema.context import Info
+from leko_bookings.schema.context import GraphQLContext, Info
 
 
 @strawberry.type
@@ -62,7 +67,7 @@ class Event:
     timeslot: TimeSlot
 
     @classmethod
-    def of(cls, e: models.Event) -> Event:
+    def of(cls, e: models.Event, timeslot: TimeSlot | None = None) -> Event:
         return cls(
             event_id=e.id,
             coach_id=e.coach_id,
@@ -70,7 +75,7 @@ class Event:
             start_at=e.start_at,
             end_at=e.end_at,
             event_status=e.status,
-            timeslot=TimeSlot.of(e),
+            timeslot=timeslot or TimeSlot.of(e),
         )
 
 
@@ -97,6 +102,26 @@ class BookingHistoryEntry:
         )
 
 
+class _Cardinality:
+    """A booking's serviceCardinality, loaded (batched with the other bookings of the request)
+    only if a query awaits it: graphql-core awaits a field value that is awaitable."""
+
+    __slots__ = ("_booking", "_loader")
+
+    def __init__(
+        self, loader: DataLoader[models.Booking, int | None], booking: models.Booking
+    ) -> None:
+        self._loader = loader
+        self._booking = booking
+
+    def __await__(self) -> Generator[Any, None, int | None]:
+        return self._loader.load(self._booking).__await__()
+
+
+async def _history(root: Booking, info: Info) -> list[BookingHistoryEntry]:
+    return [BookingHistoryEntry.of(h) for h in await info.context.history.load(root.booking_id)]
+
+
 @strawberry.type
 class Booking:
     booking_id: UUID
@@ -121,8 +146,9 @@ class Booking:
     model: strawberry.Private[models.Booking]
 
     @classmethod
-    def of(cls, b: models.Booking) -> Booking:
+    def of(cls, b: models.Booking, context: GraphQLContext) -> Booking:
         event: models.Event = b.event
+        timeslot = TimeSlot.of(event)
         return cls(
             booking_id=b.id,
             order_id=b.order_id,  # type: ignore[arg-type]
@@ -144,25 +170,51 @@ class Booking:
             dispute_reason=b.dispute_reason,
             dispute_resolution=b.dispute_resolution,
             model=b,
+            service_cardinality=_Cardinality(context.cardinality, b),
+            timeslot=timeslot,
+            event=Event.of(event, timeslot),
         )
 
-    @strawberry.field(
-        description="1-based rank among the athlete's seat-holding bookings with this coach."
+    # A plain attribute: the rank itself when the list resolver computed the page's ranks at
+    # once (see `with_cardinalities`), else the awaitable `_Cardinality`.
+    service_cardinality: int | Awaitable[int | None] | None = strawberry.field(
+        graphql_type=int | None,
+        description="1-based rank among the athlete's seat-holding bookings with this coach.",
     )
-    async def service_cardinality(self, info: Info) -> int | None:
-        return await info.context.cardinality.load(self.model)
+    history: list[BookingHistoryEntry] = strawberry.field(
+        resolver=_history,
+        description="Append-only: who did what to this booking, oldest first.",
+    )
+    # Plain attributes (built with the booking): Strawberry reads them without a resolver call.
+    timeslot: TimeSlot
+    event: Event
 
-    @strawberry.field(description="Append-only: who did what to this booking, oldest first.")
-    async def history(self, info: Info) -> list[BookingHistoryEntry]:
-        return [BookingHistoryEntry.of(h) for h in await info.context.history.load(self.booking_id)]
 
-    @strawberry.field
-    def timeslot(self) -> TimeSlot:
-        return TimeSlot.of(self.model.event)
+def _selects(selections: Iterable[Selection], path: tuple[str, ...]) -> bool:
+    """Whether `path` (GraphQL field names) is selected below `selections`, through fragments
+    (directives not judged: a field under @skip counts as selected)."""
+    name, rest = path[0], path[1:]
+    for selection in selections:
+        if isinstance(selection, strawberry.types.nodes.SelectedField):
+            if selection.name == name and (not rest or _selects(selection.selections, rest)):
+                return True
+        elif _selects(selection.selections, path):
+            return True
+    return False
 
-    @strawberry.field
-    def event(self) -> Event:
-        return Event.of(self.model.event)
+
+async def with_cardinalities(info: Info, bookings: list[Booking], *path: str) -> None:
+    """When the query selects `serviceCardinality` at `path` (below the current field), the
+    ranks of all `bookings` at once (one query, as the dataloader would batch them), set as
+    plain values: no awaitable per booking for the executor to gather."""
+    if not bookings:
+        return
+    below = [s for field in info.selected_fields for s in field.selections]  # the current field's
+    if not _selects(below, (*path, "serviceCardinality")):
+        return
+    ranks = await service_cardinalities([b.model for b in bookings])
+    for booking in bookings:
+        booking.service_cardinality = ranks[booking.booking_id]
 
 
 @strawberry.type
