@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -17,10 +15,10 @@ from leko_bookings.resolvers import reading
 from leko_bookings.settings import Settings
 from tests.conftest import NO_RATE_LIMITS, NOW, SECRET, Users
 from tests.factories import book, create_event, gql
+from tests.statements import counting_statements
 
 DAY = NOW.replace(hour=6) + timedelta(days=1)  # 2026-06-02T06:00:00Z
 WINDOW = {"startAt": "2026-06-01T00:00:00Z", "endAt": "2026-08-01T00:00:00Z"}
-STATEMENT_KEYWORDS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
 
 
 @pytest.fixture
@@ -32,34 +30,6 @@ def settings(database: str) -> Settings:
         max_upcoming_seats_per_user=0,
         **NO_RATE_LIMITS,
     )
-
-
-class StatementCounter(logging.Handler):
-    """The SQL statements Tortoise sends (it logs each at DEBUG on tortoise.db_client)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.statements: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        text = record.getMessage().lstrip()
-        words = text.split(None, 1)
-        if words and words[0].upper().lstrip("(") in STATEMENT_KEYWORDS:
-            self.statements.append(text)
-
-
-@contextmanager
-def counting_statements() -> Iterator[StatementCounter]:
-    logger = logging.getLogger("tortoise.db_client")
-    counter = StatementCounter()
-    previous = logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(counter)
-    try:
-        yield counter
-    finally:
-        logger.removeHandler(counter)
-        logger.setLevel(previous)
 
 
 async def booked(

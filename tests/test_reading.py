@@ -4,10 +4,7 @@ and the 401s. Every test runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import logging
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +14,7 @@ import pytest
 from leko_bookings.models import Booking
 from tests.conftest import NOW
 from tests.factories import book, create_event, gql
+from tests.statements import counting_statements
 
 DAY = NOW.replace(hour=10) + timedelta(days=1)  # 2026-06-02T10:00:00Z
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -753,38 +751,6 @@ async def test_graphql_booking_orders(client, users, settings, clock):
 
 # --------------------------------------------------------------------------------------------
 # The calendar query's cost
-
-
-STATEMENT_KEYWORDS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
-
-
-class StatementCounter(logging.Handler):
-    """Counts the SQL statements Tortoise executes (it logs each at DEBUG on tortoise.db_client);
-    connection set-up and pool messages are not statements."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.statements: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        words = record.getMessage().split(None, 1)
-        if words and words[0].upper().lstrip("(") in STATEMENT_KEYWORDS:
-            text = record.getMessage().lstrip()
-            self.statements.append(text)
-
-
-@contextmanager
-def counting_statements() -> Iterator[StatementCounter]:
-    logger = logging.getLogger("tortoise.db_client")
-    counter = StatementCounter()
-    previous = logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(counter)
-    try:
-        yield counter
-    finally:
-        logger.removeHandler(counter)
-        logger.setLevel(previous)
 
 
 CALENDAR = """
