@@ -8,6 +8,8 @@ of a transaction are not logged by Tortoise, so they are not counted).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -21,49 +23,61 @@ from leko_bookings.settings import Settings
 SQL_VERBS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
 
 
-class _Counter(logging.Handler):
+class StatementCounter(logging.Handler):
+    """The SQL statements Tortoise sends (it logs each at DEBUG on `tortoise.db_client`;
+    connection set-up and pool messages are not statements)."""
+
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.statements: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        args = record.args
-        first = args[0] if isinstance(args, tuple) and args else record.msg
-        if isinstance(first, str) and first.lstrip().upper().startswith(SQL_VERBS):
-            self.statements.append(first.split(None, 1)[0].upper())
+        text = record.getMessage().lstrip()
+        words = text.split(None, 1)
+        if words and words[0].upper().lstrip("(") in SQL_VERBS:
+            self.statements.append(text)
+
+
+@contextmanager
+def counting_statements() -> Iterator[StatementCounter]:
+    """Count the statements Tortoise sends meanwhile (also used by the tests)."""
+    logger = logging.getLogger("tortoise.db_client")
+    counter = StatementCounter()
+    level, propagate = logger.level, logger.propagate
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    logger.addHandler(counter)
+    try:
+        yield counter
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 async def count(url: str, secret: str, scenarios: list[Scenario]) -> dict[str, Any]:
     """{scenario: {"statements": n, "kinds": [...]}} for the first request of each scenario."""
     await Tortoise.init(config=tortoise_config(url))
-    logger = logging.getLogger("tortoise.db_client")
-    level, propagate = logger.level, logger.propagate
-    counter = _Counter()
     app = create_app(Settings(database_url=url, jwt_secret=secret), manage_database=False)
     result: dict[str, Any] = {}
     try:
-        logger.addHandler(counter)
-        logger.setLevel(logging.DEBUG)
-        logger.propagate = False
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             for scenario in scenarios:
                 request = scenario.requests[0]
-                counter.statements.clear()
-                answer = await client.request(
-                    request["method"],
-                    request["path"],
-                    headers={**request["headers"], "Content-Type": "application/json"},
-                    content=request["body"],
-                )
+                with counting_statements() as counter:
+                    answer = await client.request(
+                        request["method"],
+                        request["path"],
+                        headers={**request["headers"], "Content-Type": "application/json"},
+                        content=request["body"],
+                    )
+                kinds = [text.split(None, 1)[0].upper() for text in counter.statements]
                 result[scenario.name] = {
                     "status": answer.status_code,
-                    "statements": len(counter.statements),
-                    "kinds": list(counter.statements),
+                    "statements": len(kinds),
+                    "kinds": kinds,
                 }
     finally:
-        logger.removeHandler(counter)
-        logger.setLevel(level)
-        logger.propagate = propagate
         await Tortoise.close_connections()
     return result

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from bench.scenarios import CALENDAR_QUERY
+from bench.sqlcount import counting_statements
 from leko_bookings.resolvers import reading
 from leko_bookings.settings import Settings
 from tests.conftest import NO_RATE_LIMITS, NOW, SECRET, Users
 from tests.factories import book, create_event, gql
-from tests.statements import counting_statements
 
 DAY = NOW.replace(hour=6) + timedelta(days=1)  # 2026-06-02T06:00:00Z
 WINDOW = {"startAt": "2026-06-01T00:00:00Z", "endAt": "2026-08-01T00:00:00Z"}

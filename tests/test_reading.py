@@ -11,10 +11,10 @@ from typing import Any
 import jwt
 import pytest
 
+from bench.sqlcount import counting_statements
 from leko_bookings.models import Booking
 from tests.conftest import NOW
 from tests.factories import book, create_event, gql
-from tests.statements import counting_statements
 
 DAY = NOW.replace(hour=10) + timedelta(days=1)  # 2026-06-02T10:00:00Z
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"

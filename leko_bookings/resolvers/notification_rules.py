@@ -43,13 +43,6 @@ class Rule(BaseModel):
     window_minutes: int | None = Field(default=None, alias="windowMinutes", ge=1)
     enabled: bool = True
 
-    def due_at(self, booking: Booking) -> datetime:
-        if self.trigger is Trigger.before_start:
-            return booking.start_at - timedelta(minutes=self.minutes)
-        if self.trigger is Trigger.after_end:
-            return booking.end_at + timedelta(minutes=self.minutes)
-        return booking.updated_at
-
     def valid_until(self, due: datetime) -> datetime | None:
         return due + timedelta(minutes=self.window_minutes) if self.window_minutes else None
 

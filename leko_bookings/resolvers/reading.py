@@ -55,11 +55,12 @@ class OrderFilter:
 
 
 def _booking_query(booking_id: UUID) -> QuerySet[Booking]:
-    return Booking.filter(id=booking_id).select_related("event").limit(2)
+    """One booking with its event (the id is the primary key: at most one row)."""
+    return Booking.filter(id=booking_id).select_related("event").limit(1)
 
 
 async def get_booking(ctx: Context, booking_id: UUID) -> Booking:
-    booking = await Booking.get_or_none(id=booking_id).select_related("event")
+    booking = await _booking_query(booking_id).first()
     return ensure_sees_booking(ctx, booking, booking_id)
 
 
