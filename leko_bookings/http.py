@@ -6,9 +6,8 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import HTTPException, Request
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -123,9 +122,7 @@ async def current_principal(request: Request) -> Principal:
     return await authenticator.authenticate(request.headers.get("authorization"))
 
 
-async def resolver_context(
-    request: Request, principal: Annotated[Principal, Depends(current_principal)]
-) -> Context:
+async def resolver_context(request: Request, principal: Principal) -> Context:
     """The caller's context, once per request (REST and GraphQL), after the caller's request
     limit took a token (429 otherwise)."""
     settings: Settings = request.app.state.settings
@@ -133,6 +130,3 @@ async def resolver_context(
     ctx = Context(principal=principal, now=clock(), settings=settings)
     await rate_limits.take_request(ctx)
     return ctx
-
-
-Ctx = Annotated[Context, Depends(resolver_context)]

@@ -22,6 +22,7 @@ from leko_bookings.resolvers.access import (
     sees_event,
 )
 from leko_bookings.resolvers.common import (
+    Compiled,
     Page,
     PageRequest,
     Row,
@@ -57,6 +58,9 @@ class OrderFilter:
 def _booking_query(booking_id: UUID) -> QuerySet[Booking]:
     """One booking with its event (the id is the primary key: at most one row)."""
     return Booking.filter(id=booking_id).select_related("event").limit(1)
+
+
+_BOOKING_BY_ID = Compiled(_booking_query)
 
 
 async def get_booking(ctx: Context, booking_id: UUID) -> Booking:
@@ -106,9 +110,8 @@ def _decoders(model: type[Model]) -> dict[str, Any]:
     }
 
 
-async def _booking_rows(query: QuerySet[Booking]) -> list[BookingRow]:
-    """Run a booking query with `select_related("event")` and split each row in two."""
-    rows = await rows_of(query)
+def _booking_rows(rows: list[Row]) -> list[BookingRow]:
+    """The rows of a booking query with `select_related("event")`, each split in two."""
     if not rows:
         return []
     own = [k for k in rows[0] if "." not in k]
@@ -123,7 +126,7 @@ async def _booking_rows(query: QuerySet[Booking]) -> list[BookingRow]:
 
 async def get_booking_row(ctx: Context, booking_id: UUID) -> BookingRow:
     """`get_booking` as columns."""
-    rows = await _booking_rows(_booking_query(booking_id))
+    rows = _booking_rows(await _BOOKING_BY_ID.rows(booking_id))
     ensure_sees_booking(ctx, _booking_of(rows[0]) if rows else None, booking_id)
     return rows[0]
 
@@ -160,7 +163,8 @@ async def list_bookings(ctx: Context, q: BookingFilter) -> Page[Booking]:
 
 async def list_booking_rows(ctx: Context, q: BookingFilter) -> Page[BookingRow]:
     """`list_bookings` as columns."""
-    return page_of(await _booking_rows(await _bookings_query(ctx, q)), q.page, "start_at")
+    rows = _booking_rows(await rows_of(await _bookings_query(ctx, q)))
+    return page_of(rows, q.page, "start_at")
 
 
 async def list_orders(ctx: Context, q: OrderFilter) -> Page[OrderView]:
