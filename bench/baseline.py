@@ -84,21 +84,19 @@ SQL_LOCK_USER = "SELECT pg_advisory_xact_lock($1::int, $2::int)"
 SQL_LOCK_EVENTS = (
     f"SELECT {','.join(EVENT_COLUMNS)} FROM event WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE"
 )
-SQL_BUSY_BOOKED = (
-    "SELECT start_at, end_at FROM booking WHERE user_id = $1 AND status = ANY($2::text[])"
-    " AND start_at < $3 AND end_at > $4"
-)
-SQL_BUSY_COACHED = (
-    "SELECT start_at, end_at FROM event WHERE coach_id = $1 AND status = 'Scheduled'"
-    " AND start_at < $2 AND end_at > $3"
-)
-SQL_HELD = (
-    "SELECT event_id, COUNT(id) n FROM booking"
-    " WHERE event_id = ANY($1::uuid[]) AND status = ANY($2::text[]) GROUP BY event_id"
-)
-# The user's seats in events not started yet (the seat cap).
-SQL_UPCOMING_SEATS = (
-    "SELECT COUNT(*) FROM booking WHERE user_id = $1 AND status = ANY($2::text[]) AND start_at > $3"
+# After the locks, in one statement: seats held per requested event, the user's live bookings
+# and scheduled coached events overlapping the requested span, the user's upcoming seats.
+# Parameters: event ids, seat-holding statuses, user, span end, span start, now.
+SQL_COMMITMENTS = (
+    'SELECT 1 "kind", NULL "a", NULL "b", "event_id", COUNT(*) "n" FROM "booking"'
+    ' WHERE "event_id" = ANY($1::uuid[]) AND "status" = ANY($2::text[]) GROUP BY "event_id"'
+    ' UNION ALL SELECT 0, "start_at", "end_at", NULL, NULL FROM "booking"'
+    ' WHERE "user_id" = $3 AND "status" = ANY($2::text[]) AND "start_at" < $4 AND "end_at" > $5'
+    ' UNION ALL SELECT 0, "start_at", "end_at", NULL, NULL FROM "event"'
+    ' WHERE "coach_id" = $3 AND "status" = \'Scheduled\' AND "start_at" < $4'
+    ' AND "end_at" > $5'
+    ' UNION ALL SELECT 2, NULL, NULL, NULL, COUNT(*) FROM "booking"'
+    ' WHERE "user_id" = $3 AND "status" = ANY($2::text[]) AND "start_at" > $6'
 )
 # A token of the caller's bucket (the service's statement, byte for byte): refill, check, take.
 # Parameters: key, burst, now (Unix seconds), per minute; no row returned: refused.
@@ -111,23 +109,45 @@ RETURNING "tokens"
 """  # noqa: E501
 SQL_BUCKET = 'SELECT "tokens", "refilled_at" FROM "rate_bucket" WHERE "key" = $1 LIMIT $2'
 SQL_INSERT_ORDER = (
-    "INSERT INTO booking_order (id, user_id, payment_type, payment_method_id, payment_status,"
-    " created_at) VALUES ($1, $2, $3, $4, 'Cash', $5)"
+    'INSERT INTO "booking_order" ("id", "user_id", "payment_type", "payment_method_id",'
+    ' "payment_status", "created_at") VALUES ($1, $2, $3, $4, \'Cash\', $5)'
 )
-SQL_INSERT_BOOKING = (
-    f"INSERT INTO booking ({','.join(BOOKING_COLUMNS)}) VALUES "
-    f"({','.join(f'${i}' for i in range(1, len(BOOKING_COLUMNS) + 1))})"
+HISTORY_COLUMNS = (
+    "id",
+    "booking_id",
+    "at",
+    "actor_id",
+    "actor_role",
+    "action",
+    "from_status",
+    "to_status",
+    "detail",
 )
-SQL_INSERT_HISTORY = (
-    "INSERT INTO booking_history (id, at, actor_id, actor_role, action, from_status, to_status,"
-    " detail, booking_id) VALUES ($1, $2, $3, $4, 'Booked', NULL, $5, NULL, $6)"
+NOTIFICATION_COLUMNS = (
+    "id",
+    "booking_id",
+    "rule",
+    "recipient_id",
+    "recipient_role",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "valid_until",
+    "last_error",
+    "created_at",
+    "sent_at",
+    "read_at",
 )
-SQL_INSERT_NOTIFICATION = (
-    "INSERT INTO notification (id, rule, recipient_id, recipient_role, status, attempts,"
-    " next_attempt_at, valid_until, last_error, created_at, sent_at, read_at, booking_id)"
-    " VALUES ($1, $2, $3, 'Coach', 'Pending', 0, $4, NULL, NULL, $4, NULL, NULL, $5)"
-    " ON CONFLICT DO NOTHING"
-)
+
+
+def insert_sql(table: str, columns: tuple[str, ...], rows: int, suffix: str = "") -> str:
+    """One multi-row INSERT of `rows` rows (the service writes each table so)."""
+    n = len(columns)
+    values = ", ".join(
+        "(" + ", ".join(f"${r * n + c + 1}" for c in range(n)) + ")" for r in range(rows)
+    )
+    names = ", ".join(f'"{c}"' for c in columns)
+    return f'INSERT INTO "{table}" ({names}) VALUES {values}{suffix}'
 
 
 class Failure(Exception):
@@ -538,30 +558,33 @@ def uuid7() -> UUID:
     return UUID(int=(ms << 80) | (7 << 76) | (seq << 64) | (2 << 62) | secrets.randbits(62))
 
 
+async def insert(
+    conn: asyncpg.Connection, table: str, columns: tuple[str, ...], rows: list, suffix: str = ""
+) -> None:
+    if rows:
+        sql = insert_sql(table, columns, len(rows), suffix)
+        await conn.execute(sql, *[value for row in rows for value in row])
+
+
 def user_lock_key(user: UUID) -> int:
     return int.from_bytes(hashlib.blake2b(user.bytes, digest_size=4).digest(), "big", signed=True)
 
 
-async def over_seat_cap(
-    conn: asyncpg.Connection,
-    now: datetime,
-    user: UUID,
-    events: list[asyncpg.Record],
-    refused: list[dict[str, str]],
-    cap: int,
+def over_seat_cap(
+    held: int, events: list[asyncpg.Record], refused: list[dict[str, str]], cap: int
 ) -> tuple[list[dict[str, str]], str]:
     """The events beyond the seats the user may still hold in events not started yet."""
     if cap == 0:
         return [], ""
     refused_ids = {r["eventId"] for r in refused}
     bookable = [e for e in events if str(e["id"]) not in refused_ids]
-    held = await conn.fetchval(SQL_UPCOMING_SEATS, user, SEAT_HOLDING, now)
     beyond = bookable[max(0, cap - held) :]
     if not beyond:
         return [], ""
     why = (
         f" A user may hold at most {cap} seats in events that have not started yet; this user "
-        f"holds {held}, so {len(beyond)} of the requested events (reported overbooked) do not fit."
+        f"holds {held}, so {len(beyond)} of the requested events (reported overbooked) do "
+        "not fit."
     )
     return [{"eventId": str(e["id"]), "bookingError": "overbooked"} for e in beyond], why
 
@@ -585,12 +608,16 @@ async def _place(
         )
     events = [found[e] for e in body.eventIds]
     low, high = min(e["start_at"] for e in events), max(e["end_at"] for e in events)
-    booked = await conn.fetch(SQL_BUSY_BOOKED, user, SEAT_HOLDING, high, low)
-    coached = await conn.fetch(SQL_BUSY_COACHED, user, high, low)
-    busy = [(r["start_at"], r["end_at"]) for r in (*booked, *coached)]
-    held = {r["event_id"]: r["n"] for r in await conn.fetch(SQL_HELD, body.eventIds, SEAT_HOLDING)}
+    busy, held, upcoming = [], {}, 0
+    for r in await conn.fetch(SQL_COMMITMENTS, body.eventIds, SEAT_HOLDING, user, high, low, now):
+        if r["kind"] == 0:
+            busy.append((r["a"], r["b"]))
+        elif r["kind"] == 1:
+            held[r["event_id"]] = r["n"]
+        else:
+            upcoming = r["n"]
     refused = refusals_of(now, user, events, busy, held)
-    over_cap, why = await over_seat_cap(conn, now, user, events, refused, seat_cap)
+    over_cap, why = over_seat_cap(upcoming, events, refused, seat_cap)
     if refused or over_cap:
         by_event = {r["eventId"]: r for r in [*refused, *over_cap]}
         refused = [by_event[str(e)] for e in body.eventIds if str(e) in by_event]
@@ -629,12 +656,15 @@ async def _place(
         }
         for e in events
     ]
-    await conn.executemany(SQL_INSERT_BOOKING, [[b[c] for c in BOOKING_COLUMNS] for b in bookings])
-    role = "Athlete" if me.user_id == user else "Admin"
-    await conn.executemany(
-        SQL_INSERT_HISTORY,
-        [(uuid7(), now, me.user_id, role, b["status"], b["id"]) for b in bookings],
+    await insert(
+        conn, "booking", BOOKING_COLUMNS, [[b[c] for c in BOOKING_COLUMNS] for b in bookings]
     )
+    role = "Athlete" if me.user_id == user else "Admin"
+    history = [
+        (uuid7(), b["id"], now, me.user_id, role, "Booked", None, b["status"], None)
+        for b in bookings
+    ]
+    await insert(conn, "booking_history", HISTORY_COLUMNS, history)
     for rule, chosen in (
         ("bookingCreated", bookings),
         ("bookingPendingApproval", [b for b in bookings if b["status"] == "Pending"]),
@@ -642,16 +672,23 @@ async def _place(
         rows = [
             (
                 uuid.uuid3(NOTIFICATION_IDS, f"{b['id']}:{rule}:{b['coach_id']}"),
+                b["id"],
                 rule,
                 b["coach_id"],
+                "Coach",
+                "Pending",
+                0,
                 now,
-                b["id"],
+                None,
+                None,
+                now,
+                None,
+                None,
             )
             for b in chosen
+            if b["coach_id"] != NIL
         ]
-        rows = [r for r in rows if r[2] != NIL]
-        if rows:
-            await conn.executemany(SQL_INSERT_NOTIFICATION, rows)
+        await insert(conn, "notification", NOTIFICATION_COLUMNS, rows, " ON CONFLICT DO NOTHING")
     return bookings, found
 
 

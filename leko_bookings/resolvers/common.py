@@ -6,14 +6,17 @@ import base64
 import hashlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, Generic, TypeVar
 from uuid import UUID, uuid4
 
 from tortoise import BaseDBAsyncClient, connections
 from tortoise.expressions import Q
+from tortoise.fields.base import DatabaseDefault
+from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from leko_bookings.errors import ValidationFailed, validation
@@ -56,6 +59,16 @@ def utc(value: datetime, name: str) -> datetime:
             f"{name} is outside the instants this service holds "
             "(0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z)."
         ) from None
+
+
+def as_uuid(value: Any) -> UUID:
+    """A UUID column's value (text on SQLite)."""
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def as_instant(value: Any) -> datetime:
+    """A date-time column's value (text on SQLite, as Tortoise stores it)."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
 def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
@@ -210,6 +223,43 @@ class Compiled:
         for position, index, as_text in slots:
             params[position] = str(values[index]) if as_text else values[index]
         return list(await conn.execute_query_dict(sql, params))
+
+
+@cache  # once the models are initialised (their foreign key columns exist only from then)
+def columns_of(model: type[Model]) -> str:
+    """A model's columns, quoted, for a hand-written SELECT whose rows become models
+    (`Model._init_from_db(**row)`)."""
+    return ", ".join(f'"{c}"' for c in model._meta.fields_db_projection.values())
+
+
+# Parameters one statement may carry (SQLite's and PostgreSQL's limit is 32,766 and 32,767).
+MAX_PARAMETERS = 30_000
+
+
+async def insert(instances: Sequence[Model], *, ignore_conflicts: bool = False) -> None:
+    """New instances of one model in one multi-row INSERT (per 30,000 values): Tortoise's
+    `bulk_create` builds the statement on every call and runs it once per row. Values are
+    converted by the models' fields, as Tortoise writes them; every field must be set."""
+    if not instances:
+        return
+    meta = instances[0]._meta
+    fields = [(name, meta.fields_map[name]) for name in meta.fields_db_projection]
+    columns = ", ".join(f'"{c}"' for c in meta.fields_db_projection.values())
+    per_statement = MAX_PARAMETERS // len(fields)
+    for start in range(0, len(instances), per_statement):
+        p = Params()
+        rows = []
+        for instance in instances[start : start + per_statement]:
+            values = [(getattr(instance, name), field) for name, field in fields]
+            if any(isinstance(v, DatabaseDefault) for v, _ in values):
+                raise ValueError(f"insert: set every field of {meta.db_table} (no defaults)")
+            values = [field.to_db_value(v, instance) for v, field in values]
+            rows.append(f"({', '.join(p(v) for v in values)})")
+        conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+        sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {", ".join(rows)}{conflict}'
+        await p.conn.execute_query(sql, p.values)
+    for instance in instances:
+        instance._saved_in_db = True
 
 
 class Params:

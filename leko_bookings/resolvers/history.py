@@ -8,7 +8,7 @@ from uuid import UUID
 
 from leko_bookings.auth import Role
 from leko_bookings.models import ActorRole, Booking, BookingHistory, BookingStatus, HistoryAction
-from leko_bookings.resolvers.common import time_ordered_uuid
+from leko_bookings.resolvers.common import insert, time_ordered_uuid
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.state_machine import Party
 
@@ -63,8 +63,7 @@ def entry(
 
 
 async def record(entries: list[BookingHistory]) -> None:
-    if entries:
-        await BookingHistory.bulk_create(entries)
+    await insert(entries)
 
 
 async def history_of(booking_ids: list[UUID]) -> dict[UUID, list[BookingHistory]]:

@@ -34,6 +34,7 @@ from leko_bookings.models import (
     NotificationStatus,
 )
 from leko_bookings.resolvers.access import require_roles
+from leko_bookings.resolvers.common import as_instant, as_uuid
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import SYSTEM, entry, record
 from leko_bookings.resolvers.notification_rules import Trigger
@@ -41,10 +42,8 @@ from leko_bookings.resolvers.outbox import (
     TIME_DRIVEN,
     Due,
     active_rules,
-    as_uuid,
     due_batch,
     enqueue,
-    instant,
     message,
     write_due,
 )
@@ -129,7 +128,7 @@ async def claim(
     expired: list[UUID] = []
     for row in await conn.execute_query_dict(sql, [ctx.now, batch]):
         until = row["valid_until"]
-        if until is not None and ctx.now >= instant(until):
+        if until is not None and ctx.now >= as_instant(until):
             expired.append(as_uuid(row["id"]))
         else:
             live.append(message(row))

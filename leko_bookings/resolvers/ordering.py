@@ -6,11 +6,11 @@ The overbooking rule, the schedule-conflict rule and every other rule of an orde
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
-from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from leko_bookings.errors import BookingError, EventRefusal, OrderRefused, validation
@@ -27,7 +27,15 @@ from leko_bookings.models import (
 )
 from leko_bookings.resolvers import rate_limits
 from leko_bookings.resolvers.access import ensure_acts_for
-from leko_bookings.resolvers.common import lock_user, overlaps
+from leko_bookings.resolvers.common import (
+    Params,
+    as_instant,
+    as_uuid,
+    columns_of,
+    insert,
+    lock_user,
+    overlaps,
+)
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import actor_of, entry, record
 from leko_bookings.resolvers.notification_rules import Trigger
@@ -74,8 +82,13 @@ def _ids(ids: list[UUID]) -> str:
 
 async def _load_events(data: BookEventsInput) -> dict[UUID, Event]:
     """Lock the requested events' rows in id order (no deadlocks between orders)."""
-    rows = await Event.filter(id__in=data.event_ids).order_by("id").select_for_update()
-    events = {e.id: e for e in rows}
+    p = Params()
+    ids = p.any_of(list(data.event_ids), "uuid")
+    lock = " FOR UPDATE" if p.postgres else ""  # SQLite: one writer at a time
+    rows = await p.fetch(
+        f'SELECT {columns_of(Event)} FROM "event" WHERE "id" {ids} ORDER BY "id"{lock}'
+    )
+    events = {e.id: e for e in (Event._init_from_db(**row) for row in rows)}
     missing = [e for e in data.event_ids if e not in events]
     if missing:
         raise validation(f"Unknown event ids: {_ids(missing)}.")
@@ -85,33 +98,51 @@ async def _load_events(data: BookEventsInput) -> dict[UUID, Event]:
     return events
 
 
-async def _busy_intervals(user_id: UUID, events: list[Event]) -> list[tuple[datetime, datetime]]:
-    """The user's own commitments overlapping the requested span: live bookings, coached events."""
-    lo = min(e.start_at for e in events)
-    hi = max(e.end_at for e in events)
-    booked = await Booking.filter(
-        user_id=user_id, status__in=SEAT_HOLDING, start_at__lt=hi, end_at__gt=lo
-    ).values_list("start_at", "end_at")
-    coached = await Event.filter(
-        coach_id=user_id, status=EventStatus.Scheduled, start_at__lt=hi, end_at__gt=lo
-    ).values_list("start_at", "end_at")
-    return [*booked, *coached]
+@dataclass(frozen=True, slots=True)
+class Commitments:
+    """What the user and the events already hold, read once the rows are locked."""
+
+    busy: list[tuple[datetime, datetime]]  # the user's live bookings and coached events
+    held: dict[UUID, int]  # seats held per requested event
+    upcoming: int  # the user's seats in events not started yet (the seat cap)
 
 
-async def _held_seats(event_ids: list[UUID]) -> dict[UUID, int]:
-    rows = (
-        await Booking.filter(event_id__in=event_ids, status__in=SEAT_HOLDING)
-        .annotate(n=Count("id"))
-        .group_by("event_id")
-        .values_list("event_id", "n")
+async def _commitments(ctx: Context, user_id: UUID, events: list[Event]) -> Commitments:
+    """One statement, after the locks (its snapshot sees every order committed before them):
+    the user's live bookings and scheduled coached events overlapping the requested span, the
+    seats held in each requested event, and the user's upcoming seats."""
+    p = Params()
+    user, holding = p(user_id), p.any_of([s.value for s in SEAT_HOLDING], "text")
+    lo, hi = p(min(e.start_at for e in events)), p(max(e.end_at for e in events))
+    ids = p.any_of([e.id for e in events], "uuid")
+    scheduled, now = p(EventStatus.Scheduled.value), p(ctx.now)
+    rows = await p.fetch(  # no untyped NULL opens a column: PostgreSQL types it by the first
+        'SELECT 1 "kind", NULL "a", NULL "b", "event_id", COUNT(*) "n" FROM "booking" '
+        f'WHERE "event_id" {ids} AND "status" {holding} GROUP BY "event_id" '
+        'UNION ALL SELECT 0, "start_at", "end_at", NULL, NULL FROM "booking" '
+        f'WHERE "user_id" = {user} AND "status" {holding} '
+        f'AND "start_at" < {hi} AND "end_at" > {lo} '
+        'UNION ALL SELECT 0, "start_at", "end_at", NULL, NULL FROM "event" '
+        f'WHERE "coach_id" = {user} AND "status" = {scheduled} '
+        f'AND "start_at" < {hi} AND "end_at" > {lo} '
+        'UNION ALL SELECT 2, NULL, NULL, NULL, COUNT(*) FROM "booking" '
+        f'WHERE "user_id" = {user} AND "status" {holding} AND "start_at" > {now}'
     )
-    return {UUID(str(event_id)): n for event_id, n in rows}
+    busy, held, upcoming = [], {}, 0
+    for row in rows:
+        if row["kind"] == 0:
+            busy.append((as_instant(row["a"]), as_instant(row["b"])))
+        elif row["kind"] == 1:
+            held[as_uuid(row["event_id"])] = row["n"]
+        else:
+            upcoming = row["n"]
+    return Commitments(busy, held, upcoming)
 
 
-async def _refusals(ctx: Context, user_id: UUID, events: list[Event]) -> list[EventRefusal]:
+def _refusals(
+    ctx: Context, user_id: UUID, events: list[Event], commitments: Commitments
+) -> list[EventRefusal]:
     """Per event, the first rule that fails, in the order SPEC_NOTES gives."""
-    busy = await _busy_intervals(user_id, events)
-    held = await _held_seats([e.id for e in events])
     lead = ctx.now + timedelta(minutes=ctx.settings.min_lead_time_minutes)
     refusals = []
     for event in events:
@@ -122,9 +153,11 @@ async def _refusals(ctx: Context, user_id: UUID, events: list[Event]) -> list[Ev
             error = BookingError.tooCloseToEventStart
         elif event.coach_id == user_id:
             error = BookingError.selfBookAttempt
-        elif any(overlaps(event.start_at, event.end_at, s, e) for s, e in [*others, *busy]):
+        elif any(
+            overlaps(event.start_at, event.end_at, s, e) for s, e in [*others, *commitments.busy]
+        ):
             error = BookingError.conflictingUserSchedules
-        elif held.get(event.id, 0) + 1 > event.capacity:
+        elif commitments.held.get(event.id, 0) + 1 > event.capacity:
             error = BookingError.overbooked
         else:
             continue
@@ -132,8 +165,8 @@ async def _refusals(ctx: Context, user_id: UUID, events: list[Event]) -> list[Ev
     return refusals
 
 
-async def _over_seat_cap(
-    ctx: Context, user_id: UUID, requested: list[Event], refusals: list[EventRefusal]
+def _over_seat_cap(
+    ctx: Context, requested: list[Event], refusals: list[EventRefusal], upcoming: int
 ) -> tuple[list[EventRefusal], str]:
     """The seat cap (OWASP API6: one user must not hold every seat): the requested events beyond
     what the user may still hold in events not started yet, in request order, with the why.
@@ -146,15 +179,13 @@ async def _over_seat_cap(
         return [], ""
     refused = {r.event_id for r in refusals}
     bookable = [e for e in requested if e.id not in refused]
-    held = await Booking.filter(
-        user_id=user_id, status__in=SEAT_HOLDING, start_at__gt=ctx.now
-    ).count()
-    beyond = bookable[max(0, cap - held) :]
+    beyond = bookable[max(0, cap - upcoming) :]
     if not beyond:
         return [], ""
     why = (
         f" A user may hold at most {cap} seats in events that have not started yet; this user "
-        f"holds {held}, so {len(beyond)} of the requested events (reported overbooked) do not fit."
+        f"holds {upcoming}, so {len(beyond)} of the requested events (reported overbooked) do "
+        "not fit."
     )
     return [EventRefusal(e.id, BookingError.overbooked) for e in beyond], why
 
@@ -172,8 +203,9 @@ async def book_events(ctx: Context, data: BookEventsInput) -> OrderView:
         await lock_user(conn, data.user_id)
         events = await _load_events(data)
         requested = [events[i] for i in data.event_ids]
-        refusals = await _refusals(ctx, data.user_id, requested)
-        over_cap, why = await _over_seat_cap(ctx, data.user_id, requested, refusals)
+        commitments = await _commitments(ctx, data.user_id, requested)
+        refusals = _refusals(ctx, data.user_id, requested, commitments)
+        over_cap, why = _over_seat_cap(ctx, requested, refusals, commitments.upcoming)
         if refusals or over_cap:
             by_event = {r.event_id: r for r in [*refusals, *over_cap]}
             refusals = [by_event[e] for e in data.event_ids if e in by_event]  # request order
@@ -182,7 +214,7 @@ async def book_events(ctx: Context, data: BookEventsInput) -> OrderView:
                 f"{n} of the {total} requested events cannot be booked; nothing was booked.{why}",
                 refusals=refusals,
             )
-        order = await Order.create(
+        order = Order(
             id=uuid4(),
             user_id=data.user_id,
             payment_type=data.payment_method.type,
@@ -190,6 +222,7 @@ async def book_events(ctx: Context, data: BookEventsInput) -> OrderView:
             payment_status=PaymentStatus.Cash,
             created_at=ctx.now,
         )
+        await insert([order])
         bookings = [
             Booking(
                 id=uuid4(),
@@ -208,7 +241,7 @@ async def book_events(ctx: Context, data: BookEventsInput) -> OrderView:
             )
             for event in requested
         ]
-        await Booking.bulk_create(bookings)
+        await insert(bookings)
         booked = actor_of(
             ctx, Party.athlete if ctx.principal.user_id == data.user_id else Party.admin
         )

@@ -28,6 +28,7 @@ from leko_bookings.models import (
     NotificationStatus,
     RecipientRole,
 )
+from leko_bookings.resolvers.common import as_instant, as_uuid, insert
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.notification_rules import (
     Recipient,
@@ -52,14 +53,6 @@ def active_rules(ctx: Context, *triggers: Trigger) -> list[Rule]:
     return [r for r in rules if r.enabled and r.trigger in triggers]
 
 
-def as_uuid(value: Any) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
-
-
-def instant(value: Any) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-
-
 def message(row: Mapping[str, Any]) -> Message:
     """A notification row joined with its booking (see `notify.claim`), as channels take it."""
     return Message(
@@ -69,10 +62,10 @@ def message(row: Mapping[str, Any]) -> Message:
         recipient_id=as_uuid(row["recipient_id"]),
         recipient_role=str(row["recipient_role"]),
         attempt=int(row["attempts"]),
-        created_at=instant(row["created_at"]),
+        created_at=as_instant(row["created_at"]),
         event_id=as_uuid(row["event_id"]),
-        start_at=instant(row["start_at"]),
-        end_at=instant(row["end_at"]),
+        start_at=as_instant(row["start_at"]),
+        end_at=as_instant(row["end_at"]),
         booking_status=str(row["booking_status"]),
     )
 
@@ -123,8 +116,7 @@ async def enqueue(
         for user_id, role in recipients_of(rule, booking, by_athlete)
         if user_id != NIL
     ]
-    if rows:
-        await Notification.bulk_create(rows, ignore_conflicts=True)
+    await insert(rows, ignore_conflicts=True)
     return len(rows)
 
 
@@ -285,7 +277,7 @@ async def write_due(
 def _typed(row: Sequence[Any]) -> tuple[Any, ...]:
     """A SQLite row of `due_batch` (text) as PostgreSQL's (UUIDs, instants)."""
     at, booking_id, event_id, start_at, end_at = row
-    return (at, as_uuid(booking_id), as_uuid(event_id), instant(start_at), instant(end_at))
+    return (at, as_uuid(booking_id), as_uuid(event_id), as_instant(start_at), as_instant(end_at))
 
 
 Written = list[tuple[UUID, UUID, UUID, str]]
