@@ -8,7 +8,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Generic, TypeVar
 from uuid import UUID, uuid4
@@ -152,16 +152,29 @@ def check_page_size(page: PageRequest, maximum: int) -> None:
 
 
 def paginate(query: QuerySet, page: PageRequest, moment_field: str, newest_first: bool) -> QuerySet:
-    if page.after:
-        moment, row_id = decode_cursor(page.after)
+    moment, row_id = decode_cursor(page.after) if page.after else (None, None)
+    limit = None if page.first is None else page.first + 1
+    return paginate_after(query, moment_field, newest_first, moment, row_id, limit)
+
+
+def paginate_after(
+    query: QuerySet,
+    moment_field: str,
+    newest_first: bool,
+    moment: datetime | None,
+    row_id: UUID | None,
+    limit: int | None,
+) -> QuerySet:
+    """Ordered by (moment, id), after a cursor's (moment, id) when given, at most `limit`."""
+    if moment is not None and row_id is not None:
         op = "lt" if newest_first else "gt"
         earlier_or_later: dict[str, Any] = {f"{moment_field}__{op}": moment}
         same_moment: dict[str, Any] = {moment_field: moment, f"id__{op}": row_id}
         query = query.filter(Q(**earlier_or_later) | Q(**same_moment))
     order = (f"-{moment_field}", "-id") if newest_first else (moment_field, "id")
     query = query.order_by(*order)
-    if page.first is not None:
-        query = query.limit(page.first + 1)
+    if limit is not None:
+        query = query.limit(limit)
     return query
 
 
@@ -172,53 +185,66 @@ def page_of(rows: list, page: PageRequest, moment: str) -> Page:
     return Page(items, has_next, cursors[-1] if cursors else None, cursors)
 
 
-async def rows_of(query: QuerySet) -> list[Row]:
-    """The rows of a queryset as the driver returns them, without building model objects
-    (Tortoise builds, converts and attaches each one: most of the CPU of a list). Keys are the
-    column names; a `select_related` model's columns are prefixed `<model>__<relation>.`.
-    On SQLite, values are stored representations: decode them with the models' fields."""
-    query._choose_db_if_not_chosen()
-    query._make_query()
-    sql, params = query.query.get_parameterized_sql()
-    return list(await query._db.execute_query_dict(sql, params))
+def _stand_in(kind: type, index: int) -> Any:
+    """A value of `kind` no query holds by itself (see `Compiled`)."""
+    if kind is UUID:
+        return uuid4()
+    if kind is datetime:  # an instant in 1901, distinct to the microsecond
+        return datetime(1901, 1, 1, tzinfo=UTC) + timedelta(microseconds=secrets.randbelow(10**12))
+    if kind is int:
+        return 1_000_000_007 + index
+    raise TypeError(f"no stand-in for {kind}")
+
+
+Slot = tuple[int, int, bool]  # (parameter position, value index, passed as text)
 
 
 class Compiled:
-    """A queryset rendered to SQL once per dialect, then run with new values: what a hot path
-    asks is fixed, so Tortoise and pypika need not build and render it for every request.
+    """A queryset rendered to SQL once per dialect and shape, then run with new values: what a
+    hot path asks is fixed, so Tortoise and pypika need not build and render it per request.
 
-    `build(*values)` makes the queryset; it is built once with stand-in values (distinct
-    UUIDs), whose places among the rendered parameters are where each call's values go, as
-    Tortoise passes them (a UUID as itself on PostgreSQL, as text on SQLite). Every other
-    parameter (a LIMIT, a status) is part of the statement. Rows come back as `rows_of` gives
-    them."""
+    `build(*values)` makes the queryset from values of the given kinds (UUID, datetime, int;
+    None leaves its filter out). For each dialect and each set of values that are None, it is
+    built once with stand-in values whose places among the rendered parameters are where each
+    call's values go, as Tortoise passes them (a UUID as itself on PostgreSQL, as text on
+    SQLite). Every other parameter (a constant LIMIT, a status) is part of the statement. Rows
+    come back as the driver returns them (keys: column names; a `select_related` model's
+    prefixed `<model>__<relation>.`; on SQLite, stored text: decode with the models' fields)."""
 
-    def __init__(self, build: Callable[..., QuerySet], arity: int = 1) -> None:
+    def __init__(self, build: Callable[..., QuerySet], *kinds: type) -> None:
         self.build = build
-        self.arity = arity
-        self._by_dialect: dict[str, tuple[str, list[Any], list[tuple[int, int, bool]]]] = {}
+        self.kinds = kinds or (UUID,)
+        self._compiled: dict[tuple[str, tuple[bool, ...]], tuple[str, list[Any], list[Slot]]] = {}
 
-    def _compile(self, dialect: str) -> tuple[str, list[Any], list[tuple[int, int, bool]]]:
-        stand_ins = [uuid4() for _ in range(self.arity)]
+    def _compile(self, key: tuple[str, tuple[bool, ...]]) -> tuple[str, list[Any], list[Slot]]:
+        given = key[1]
+        stand_ins = [
+            _stand_in(kind, i) if present else None
+            for i, (kind, present) in enumerate(zip(self.kinds, given, strict=True))
+        ]
         query = self.build(*stand_ins)
         query._choose_db_if_not_chosen()
         query._make_query()
         sql, params = query.query.get_parameterized_sql()
-        slots = []  # (parameter position, value index, as text)
+        slots = []
         for position, param in enumerate(params):
             for index, stand_in in enumerate(stand_ins):
-                if param == stand_in or param == str(stand_in):
-                    slots.append((position, index, isinstance(param, str)))
-        if sorted(index for _, index, _ in slots) != list(range(self.arity)):
-            raise ValueError(f"each value must appear once among the parameters of {sql!r}")
-        compiled = (sql, list(params), slots)
-        self._by_dialect[dialect] = compiled
-        return compiled
+                if stand_in is None or isinstance(param, bool):
+                    continue
+                if type(param) is type(stand_in) and param == stand_in:
+                    slots.append((position, index, False))
+                elif isinstance(param, str) and param == str(stand_in):
+                    slots.append((position, index, True))
+        placed = {index for _, index, _ in slots}
+        if placed != {i for i, v in enumerate(stand_ins) if v is not None}:
+            raise ValueError(f"every value must be a parameter of {sql!r}")
+        self._compiled[key] = (sql, list(params), slots)
+        return self._compiled[key]
 
     async def rows(self, *values: Any) -> list[Row]:
         conn = connections.get("default")
-        dialect = conn.capabilities.dialect
-        sql, params, slots = self._by_dialect.get(dialect) or self._compile(dialect)
+        key = (conn.capabilities.dialect, tuple(v is not None for v in values))
+        sql, params, slots = self._compiled.get(key) or self._compile(key)
         params = list(params)
         for position, index, as_text in slots:
             params[position] = str(values[index]) if as_text else values[index]

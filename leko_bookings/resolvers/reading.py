@@ -28,9 +28,10 @@ from leko_bookings.resolvers.common import (
     Row,
     check_page_size,
     check_window,
+    decode_cursor,
     page_of,
     paginate,
-    rows_of,
+    paginate_after,
 )
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.views import OrderView
@@ -136,35 +137,61 @@ def _booking_of(row: BookingRow) -> Booking:
     return Booking._init_from_db(**row.booking)
 
 
-async def _bookings_query(ctx: Context, q: BookingFilter) -> QuerySet[Booking]:
-    """Bookings of a user and/or an event overlapping the window, by start then id, paginated.
+def _booking_with_event(row: BookingRow) -> Booking:
+    """The model of a row with its event, as `select_related("event")` attaches it."""
+    booking = _booking_of(row)
+    object.__setattr__(booking, "_event", Event._init_from_db(**row.event))
+    return booking
+
+
+def _bookings_query(
+    user_id: UUID | None,
+    event_id: UUID | None,
+    start: datetime | None,
+    end: datetime | None,
+    after_moment: datetime | None,
+    after_id: UUID | None,
+    limit: int | None,
+) -> QuerySet[Booking]:
+    """Bookings of a user and/or an event overlapping [start, end), by start then id, after a
+    cursor's (start, id), at most `limit`; None leaves a condition out.
 
     The user's listing is their calendar: bookings they dismissed are left out.
     """
-    check_page_size(q.page, MAX_PAGE)
-    start, end = check_window(q.start_at, q.end_at)
-    await _check_booking_access(ctx, q)
     query = Booking.all().select_related("event")
-    if q.user_id is not None:
-        query = query.filter(user_id=q.user_id, dismissed_at__isnull=True)
-    if q.event_id is not None:
-        query = query.filter(event_id=q.event_id)
+    if user_id is not None:
+        query = query.filter(user_id=user_id, dismissed_at__isnull=True)
+    if event_id is not None:
+        query = query.filter(event_id=event_id)
     if start is not None:
         query = query.filter(end_at__gt=start)
     if end is not None:
         query = query.filter(start_at__lt=end)
-    return paginate(query, q.page, "start_at", newest_first=False)
+    return paginate_after(query, "start_at", False, after_moment, after_id, limit)
+
+
+_BOOKINGS = Compiled(_bookings_query, UUID, UUID, datetime, datetime, datetime, UUID, int)
+
+
+async def _booking_list(ctx: Context, q: BookingFilter) -> list[Row]:
+    """The rows of a listing (see `_bookings_query`), once the caller may see them."""
+    check_page_size(q.page, MAX_PAGE)
+    start, end = check_window(q.start_at, q.end_at)
+    await _check_booking_access(ctx, q)
+    moment, row_id = decode_cursor(q.page.after) if q.page.after else (None, None)
+    limit = None if q.page.first is None else q.page.first + 1
+    return await _BOOKINGS.rows(q.user_id, q.event_id, start, end, moment, row_id, limit)
 
 
 async def list_bookings(ctx: Context, q: BookingFilter) -> Page[Booking]:
     """Bookings of a user and/or an event overlapping the window (see `_bookings_query`)."""
-    return page_of(await (await _bookings_query(ctx, q)), q.page, "start_at")
+    bookings = [_booking_with_event(row) for row in _booking_rows(await _booking_list(ctx, q))]
+    return page_of(bookings, q.page, "start_at")
 
 
 async def list_booking_rows(ctx: Context, q: BookingFilter) -> Page[BookingRow]:
     """`list_bookings` as columns."""
-    rows = _booking_rows(await rows_of(await _bookings_query(ctx, q)))
-    return page_of(rows, q.page, "start_at")
+    return page_of(_booking_rows(await _booking_list(ctx, q)), q.page, "start_at")
 
 
 async def list_orders(ctx: Context, q: OrderFilter) -> Page[OrderView]:
