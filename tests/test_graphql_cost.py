@@ -217,7 +217,7 @@ async def test_unexpected_errors_keep_error_level_with_a_traceback(
     async def broken(*args: object) -> None:
         raise RuntimeError("the disk is on fire")
 
-    monkeypatch.setattr(reading, "list_bookings", broken)
+    monkeypatch.setattr(reading, "list_booking_rows", broken)
     data = await gql(
         client,
         users.as_athlete,

@@ -137,11 +137,15 @@ def _booking_of(row: BookingRow) -> Booking:
     return Booking._init_from_db(**row.booking)
 
 
-def _booking_with_event(row: BookingRow) -> Booking:
-    """The model of a row with its event, as `select_related("event")` attaches it."""
-    booking = _booking_of(row)
-    object.__setattr__(booking, "_event", Event._init_from_db(**row.event))
-    return booking
+def columns(instance: Model) -> Row:
+    """A model's values by column, as a row holds them."""
+    meta = instance._meta
+    return {column: getattr(instance, name) for name, column in meta.fields_db_projection.items()}
+
+
+def row_of(booking: Booking) -> BookingRow:
+    """A booking model (its event loaded) as the columns a row holds."""
+    return BookingRow(columns(booking), columns(booking.event))
 
 
 def _bookings_query(
@@ -183,14 +187,9 @@ async def _booking_list(ctx: Context, q: BookingFilter) -> list[Row]:
     return await _BOOKINGS.rows(q.user_id, q.event_id, start, end, moment, row_id, limit)
 
 
-async def list_bookings(ctx: Context, q: BookingFilter) -> Page[Booking]:
-    """Bookings of a user and/or an event overlapping the window (see `_bookings_query`)."""
-    bookings = [_booking_with_event(row) for row in _booking_rows(await _booking_list(ctx, q))]
-    return page_of(bookings, q.page, "start_at")
-
-
 async def list_booking_rows(ctx: Context, q: BookingFilter) -> Page[BookingRow]:
-    """`list_bookings` as columns."""
+    """Bookings of a user and/or an event overlapping the window (see `_bookings_query`), as
+    columns (no model objects: the lists' fast path)."""
     return page_of(_booking_rows(await _booking_list(ctx, q)), q.page, "start_at")
 
 
@@ -235,6 +234,6 @@ __all__ = [
     "get_booking",
     "get_booking_row",
     "list_booking_rows",
-    "list_bookings",
     "list_orders",
+    "row_of",
 ]

@@ -42,13 +42,6 @@ class RankKey(NamedTuple):
     start_at: datetime
 
 
-async def service_cardinalities(bookings: list[Booking]) -> dict[UUID, int | None]:
-    """serviceCardinality of booking models (see `ranks_of`)."""
-    return await ranks_of(
-        [RankKey(b.id, b.user_id, b.coach_id, b.status, b.start_at) for b in bookings]
-    )
-
-
 async def ranks_of(bookings: list[RankKey]) -> dict[UUID, int | None]:
     """1-based rank of each booking among its athlete's seat-holding bookings with the same
     coach, by start (then id); None when the booking holds no seat. One query for the batch,

@@ -8,11 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.models import Model
-
 from leko_bookings.models import Booking
 from leko_bookings.resolvers.common import Row
-from leko_bookings.resolvers.reading import BookingRow
+from leko_bookings.resolvers.reading import BookingRow, row_of
 from leko_bookings.resolvers.views import OrderView, RankKey, ranks_of
 
 
@@ -74,16 +72,6 @@ def booking_json(row: BookingRow, cardinality: int | None) -> dict[str, Any]:
         if b[key] is not None:
             body[name] = b[key]
     return body
-
-
-def _columns(instance: Model) -> Row:
-    meta = instance._meta
-    return {column: getattr(instance, name) for name, column in meta.fields_db_projection.items()}
-
-
-def row_of(booking: Booking) -> BookingRow:
-    """A booking model (its event loaded) as the columns a row holds."""
-    return BookingRow(_columns(booking), _columns(booking.event))
 
 
 async def rows_json(rows: list[BookingRow]) -> list[dict[str, Any]]:

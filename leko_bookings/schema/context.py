@@ -13,10 +13,10 @@ from strawberry.fastapi import BaseContext
 from leko_bookings.channels import Channel
 from leko_bookings.errors import unauthorized
 from leko_bookings.http import current_principal, resolver_context
-from leko_bookings.models import Booking, BookingHistory
+from leko_bookings.models import BookingHistory
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import history_of
-from leko_bookings.resolvers.views import service_cardinalities
+from leko_bookings.resolvers.views import RankKey, ranks_of
 
 
 async def _histories(booking_ids: list[UUID]) -> list[list[BookingHistory]]:
@@ -24,9 +24,9 @@ async def _histories(booking_ids: list[UUID]) -> list[list[BookingHistory]]:
     return [grouped.get(i, []) for i in booking_ids]
 
 
-async def _cardinalities(bookings: list[Booking]) -> list[int | None]:
-    ranks = await service_cardinalities(bookings)
-    return [ranks[b.id] for b in bookings]
+async def _cardinalities(keys: list[RankKey]) -> list[int | None]:
+    ranks = await ranks_of(keys)
+    return [ranks[k.id] for k in keys]
 
 
 class GraphQLContext(BaseContext):
@@ -34,8 +34,8 @@ class GraphQLContext(BaseContext):
         super().__init__()
         self._ctx = ctx
         self.channel = channel
-        self.cardinality: DataLoader[Booking, int | None] = DataLoader(
-            load_fn=_cardinalities, cache_key_fn=lambda b: b.id
+        self.cardinality: DataLoader[RankKey, int | None] = DataLoader(
+            load_fn=_cardinalities, cache_key_fn=lambda k: k.id
         )
         self.history: DataLoader[UUID, list[BookingHistory]] = DataLoader(load_fn=_histories)
 

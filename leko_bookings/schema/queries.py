@@ -62,8 +62,8 @@ class Query:
         query = reading.BookingFilter(
             user_id, event_id, start_at, end_at, PageRequest(first, after)
         )
-        page = await reading.list_bookings(info.context.ctx, query)
-        nodes = [Booking.of(b, info.context) for b in page.items]
+        page = await reading.list_booking_rows(info.context.ctx, query)
+        nodes = [Booking.of_row(row, info.context) for row in page.items]
         await with_cardinalities(info, nodes, "nodes")
         return BookingConnection(
             nodes=nodes,

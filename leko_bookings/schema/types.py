@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Generator, Iterable
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -12,9 +13,17 @@ from strawberry.dataloader import DataLoader
 from strawberry.types.nodes import Selection
 
 from leko_bookings import models
-from leko_bookings.resolvers.views import service_cardinalities
+from leko_bookings.resolvers.common import Row
+from leko_bookings.resolvers.reading import BookingRow, columns, row_of
+from leko_bookings.resolvers.views import RankKey, ranks_of
 from leko_bookings.schema import enums  # noqa: F401 - the enums first, with their names
 from leko_bookings.schema.context import GraphQLContext, Info
+
+E = TypeVar("E", bound=Enum)
+
+
+def _maybe(kind: type[E], value: Any) -> E | None:
+    return None if value is None else kind(value)
 
 
 @strawberry.type
@@ -36,23 +45,24 @@ class TimeSlot:
     eligibility: models.Eligibility | None
 
     @classmethod
-    def of(cls, e: models.Event) -> TimeSlot:
+    def of(cls, e: Row) -> TimeSlot:
+        """From an event's columns (enum columns as their values or members)."""
         return cls(
-            time_slot_id=e.timeslot_id,
-            start_time=e.slot_start_time,
-            end_time=e.slot_end_time,
-            number_of_participants=e.capacity,
-            slot_type=e.slot_type,
-            age_from=e.age_from,
-            age_to=e.age_to,
-            duration=e.duration,
-            price=e.price,
-            price_currency=e.price_currency,
-            payment_method=e.payment_method,
-            address_id=e.address_id,
-            public=e.public,
-            level=e.level,
-            eligibility=e.eligibility,
+            time_slot_id=e["timeslot_id"],
+            start_time=e["slot_start_time"],
+            end_time=e["slot_end_time"],
+            number_of_participants=e["capacity"],
+            slot_type=models.SlotType(e["slot_type"]),
+            age_from=e["age_from"],
+            age_to=e["age_to"],
+            duration=e["duration"],
+            price=e["price"],
+            price_currency=models.Currency(e["price_currency"]),
+            payment_method=models.SlotPaymentMethod(e["payment_method"]),
+            address_id=e["address_id"],
+            public=e["public"],
+            level=_maybe(models.Level, e["level"]),
+            eligibility=_maybe(models.Eligibility, e["eligibility"]),
         )
 
 
@@ -67,14 +77,18 @@ class Event:
     timeslot: TimeSlot
 
     @classmethod
-    def of(cls, e: models.Event, timeslot: TimeSlot | None = None) -> Event:
+    def of(cls, e: models.Event) -> Event:
+        return cls.of_row(columns(e))
+
+    @classmethod
+    def of_row(cls, e: Row, timeslot: TimeSlot | None = None) -> Event:
         return cls(
-            event_id=e.id,
-            coach_id=e.coach_id,
-            sport_id=e.sport_id,
-            start_at=e.start_at,
-            end_at=e.end_at,
-            event_status=e.status,
+            event_id=e["id"],
+            coach_id=e["coach_id"],
+            sport_id=e["sport_id"],
+            start_at=e["start_at"],
+            end_at=e["end_at"],
+            event_status=models.EventStatus(e["status"]),
             timeslot=timeslot or TimeSlot.of(e),
         )
 
@@ -106,20 +120,36 @@ class _Cardinality:
     """A booking's serviceCardinality, loaded (batched with the other bookings of the request)
     only if a query awaits it: graphql-core awaits a field value that is awaitable."""
 
-    __slots__ = ("_booking", "_loader")
+    __slots__ = ("_key", "_loader")
 
-    def __init__(
-        self, loader: DataLoader[models.Booking, int | None], booking: models.Booking
-    ) -> None:
+    def __init__(self, loader: DataLoader[RankKey, int | None], key: RankKey) -> None:
         self._loader = loader
-        self._booking = booking
+        self._key = key
 
     def __await__(self) -> Generator[Any, None, int | None]:
-        return self._loader.load(self._booking).__await__()
+        return self._loader.load(self._key).__await__()
 
 
 async def _history(root: Booking, info: Info) -> list[BookingHistoryEntry]:
     return [BookingHistoryEntry.of(h) for h in await info.context.history.load(root.booking_id)]
+
+
+# The booking's columns shown as they are, under their own names.
+_PLAIN_COLUMNS = (
+    "order_id",
+    "user_id",
+    "coach_id",
+    "event_id",
+    "start_at",
+    "end_at",
+    "completed",
+    "note",
+    "canceled_at",
+    "cancellation_reason_text",
+    "dismissed_at",
+    "dispute_reason",
+    "dispute_resolution",
+)
 
 
 @strawberry.type
@@ -143,36 +173,33 @@ class Booking:
     dismissed_at: datetime | None
     dispute_reason: str | None
     dispute_resolution: str | None
-    model: strawberry.Private[models.Booking]
+    rank_key: strawberry.Private[RankKey]
 
     @classmethod
     def of(cls, b: models.Booking, context: GraphQLContext) -> Booking:
-        event: models.Event = b.event
+        """From a model with its event loaded."""
+        return cls.of_row(row_of(b), context)
+
+    @classmethod
+    def of_row(cls, row: BookingRow, context: GraphQLContext) -> Booking:
+        b, event = row.booking, row.event
         timeslot = TimeSlot.of(event)
+        status = models.BookingStatus(b["status"])
+        rank_key = RankKey(b["id"], b["user_id"], b["coach_id"], status, b["start_at"])
         return cls(
-            booking_id=b.id,
-            order_id=b.order_id,  # type: ignore[arg-type]
-            user_id=b.user_id,
-            coach_id=b.coach_id,
-            event_id=b.event_id,  # type: ignore[arg-type]
-            start_at=b.start_at,
-            end_at=b.end_at,
-            booking_status=b.status,
-            event_status=event.status,
-            completed=b.completed,
-            note=b.note,
-            canceled_at=b.canceled_at,
-            canceled_by_role=b.canceled_by_role,
-            cancellation_reason_code=b.cancellation_reason_code,
-            cancellation_reason_text=b.cancellation_reason_text,
-            sport_id=event.sport_id,
-            dismissed_at=b.dismissed_at,
-            dispute_reason=b.dispute_reason,
-            dispute_resolution=b.dispute_resolution,
-            model=b,
-            service_cardinality=_Cardinality(context.cardinality, b),
+            booking_id=b["id"],
+            **{column: b[column] for column in _PLAIN_COLUMNS},
+            booking_status=status,
+            event_status=models.EventStatus(event["status"]),
+            canceled_by_role=_maybe(models.CanceledByRole, b["canceled_by_role"]),
+            cancellation_reason_code=_maybe(
+                models.CancellationReasonCode, b["cancellation_reason_code"]
+            ),
+            sport_id=event["sport_id"],
+            rank_key=rank_key,
+            service_cardinality=_Cardinality(context.cardinality, rank_key),
             timeslot=timeslot,
-            event=Event.of(event, timeslot),
+            event=Event.of_row(event, timeslot),
         )
 
     # A plain attribute: the rank itself when the list resolver computed the page's ranks at
@@ -212,7 +239,7 @@ async def with_cardinalities(info: Info, bookings: list[Booking], *path: str) ->
     below = [s for field in info.selected_fields for s in field.selections]  # the current field's
     if not _selects(below, (*path, "serviceCardinality")):
         return
-    ranks = await service_cardinalities([b.model for b in bookings])
+    ranks = await ranks_of([b.rank_key for b in bookings])
     for booking in bookings:
         booking.service_cardinality = ranks[booking.booking_id]
 
