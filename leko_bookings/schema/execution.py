@@ -13,7 +13,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from types import GeneratorType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from graphql import (
     ASTValidationRule,
@@ -22,6 +22,7 @@ from graphql import (
     GraphQLEnumType,
     GraphQLError,
     GraphQLField,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
@@ -29,6 +30,7 @@ from graphql import (
     parse,
 )
 from graphql.pyutils import Path, gather_with_cancel
+from graphql.type.scalars import serialize_boolean, serialize_int, serialize_string
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.extensions import (
     AddValidationRules,
@@ -37,7 +39,7 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
-from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 from strawberry.types import ExecutionContext
 from strawberry.types.field import StrawberryField
 
@@ -166,10 +168,19 @@ class _Leaf(NamedTuple):
     non_null: bool
 
 
-def _leaf_of(field_def: GraphQLField) -> _Leaf | None:
-    """The plan of a field read as a plain attribute and coerced as a scalar or enum: a
-    Strawberry field without a resolver (nor extensions, nor exception handlers), no
-    arguments, a leaf type."""
+class _Object(NamedTuple):
+    """A non-null object (`many`: a non-null list of non-null objects) held as an attribute."""
+
+    attribute: str
+    type: GraphQLObjectType
+    many: bool
+
+
+def _plan_of(field_def: GraphQLField) -> _Leaf | _Object | None:
+    """The plan of a field read as a plain attribute: a Strawberry field without a resolver
+    (nor extensions, nor exception handlers) and without arguments, of a scalar or enum type
+    (coerced as the type does), or of a non-null object type, or a non-null list of them,
+    whose objects say nothing about their type (`is_type_of`)."""
     resolve = field_def.resolve
     if resolve is None or not getattr(resolve, "_is_default", False) or field_def.args:
         return None
@@ -178,12 +189,47 @@ def _leaf_of(field_def: GraphQLField) -> _Leaf | None:
         return None
     if strawberry_field.default_resolver is not getattr:
         return None
+    name = strawberry_field.python_name
     kind = field_def.type
     non_null = isinstance(kind, GraphQLNonNull)
-    leaf = kind.of_type if isinstance(kind, GraphQLNonNull) else kind
-    if not isinstance(leaf, (GraphQLScalarType, GraphQLEnumType)):
-        return None
-    return _Leaf(strawberry_field.python_name, leaf.coerce_output_value, non_null)
+    inner = kind.of_type if isinstance(kind, GraphQLNonNull) else kind
+    if isinstance(inner, (GraphQLScalarType, GraphQLEnumType)):
+        return _Leaf(name, _coercer(inner), non_null)
+    many = isinstance(inner, GraphQLList) and isinstance(inner.of_type, GraphQLNonNull)
+    item = inner.of_type.of_type if isinstance(inner, GraphQLList) and many else inner
+    if non_null and isinstance(item, GraphQLObjectType) and item.is_type_of is None:
+        return _Object(name, item, many)
+    return None
+
+
+_INT_RANGE = range(-(2**31), 2**31)
+
+
+def _coercer(leaf: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
+    """The type's `coerce_output_value`, answered at once for the values it returns as they
+    are (an int in Int's 32 bits, a str for String, a bool for Boolean) or by a dict lookup
+    for Strawberry's enums (which compare the value with each of theirs in turn); any other
+    value goes to the type's own coercion."""
+    coerce = leaf.coerce_output_value
+    if coerce is serialize_int:
+        return lambda v: v if type(v) is int and v in _INT_RANGE else coerce(v)
+    if coerce is serialize_string:
+        return lambda v: v if type(v) is str else coerce(v)
+    if coerce is serialize_boolean:
+        return lambda v: v if type(v) is bool else coerce(v)
+    if isinstance(leaf, CustomGraphQLEnumType):
+        wrapped = leaf.wrapped_cls
+        names = {value.value: name for name, value in reversed(leaf.values.items())}
+
+        def enum_name(v: Any) -> Any:
+            if isinstance(v, wrapped):
+                name = names.get(v.value)
+                if name is not None:
+                    return name
+            return coerce(v)
+
+        return enum_name
+    return coerce
 
 
 class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -193,32 +239,74 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     `coerce_output_value`) without the path, resolve info, resolver and completion calls around
     it.
 
+    Likewise a non-null object held as a plain attribute (a booking's event and time slot),
+    or a non-null list of them (a page's nodes): their fields are executed at once, without
+    the resolve and completion calls around each object. An error below such a field goes up
+    through it, as graphql-core does for a non-null field.
+
     Anything else goes the usual way (`execute_field`): other fields, a schema with resolve
-    middleware, and any value the short path does not finish cleanly (null for a non-null
-    field, a value that is awaitable or an exception, a coercion that fails) - graphql-core then
-    resolves the field again and reports what it reports. `execute_fields` below is
-    graphql-core's (3.3), with that short path added."""
+    middleware, @defer below an object, and any value the short path does not finish cleanly
+    (null for a non-null field, a value that is awaitable or an exception, a coercion that
+    fails) - graphql-core then resolves the field again and reports what it reports.
+    `execute_fields` below is graphql-core's (3.3), with those short paths added."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         manager = self.middleware_manager
         self._short = manager is None or not manager.middlewares
         # id(grouped field set) -> (the set, kept alive; its fields with their leaf plans)
-        self._plans: dict[int, tuple[object, list[tuple[str, Any, _Leaf | None]]]] = {}
+        self._plans: dict[int, tuple[object, list[tuple[str, Any, _Leaf | _Object | None]]]] = {}
 
     def _plan(
         self, parent_type: GraphQLObjectType, grouped_field_set: Any
-    ) -> list[tuple[str, Any, _Leaf | None]]:
+    ) -> list[tuple[str, Any, _Leaf | _Object | None]]:
         # graphql-core collects an object's fields once per list (memoized), so the items of a
         # list share one grouped field set, and one plan.
         entry = self._plans.get(id(grouped_field_set))
         if entry is None:
             plan = [
-                (name, details, _leaf_plan(parent_type, details[0].node))
+                (name, details, _field_plan(parent_type, details[0].node))
                 for name, details in grouped_field_set.items()
             ]
             entry = self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
         return entry[1]
+
+    def _objects(
+        self, plan: _Object, source_value: Any, field_details_list: Any, path: Path
+    ) -> Any:
+        """The value of an `_Object` field, or _MISSING: the usual path (a value that is not a
+        plain object, or a list that is not a plain list of them; @defer below it)."""
+        value: Any = getattr(source_value, plan.attribute, _MISSING)
+        if plan.many:
+            if type(value) is not list or not all(
+                item is not None and (type(item) in _PLAIN or _is_plain(item)) for item in value
+            ):
+                return _MISSING
+        elif value is None or not (type(value) in _PLAIN or _is_plain(value)):
+            return _MISSING
+        grouped_field_set, defer_usages, _ = self.collect_subfields(plan.type, field_details_list)
+        if defer_usages:
+            return _MISSING
+        if not plan.many:
+            return self.execute_fields(plan.type, value, path, grouped_field_set, None)
+        items: list[Any] = []
+        pending: list[int] = []
+        try:
+            for index, item in enumerate(value):
+                result = self.execute_fields(
+                    plan.type, item, Path(path, index, None), grouped_field_set, None
+                )
+                if self.is_awaitable(result):
+                    pending.append(index)
+                items.append(result)
+        except Exception:
+            if pending:
+                self.settle_in_background([items[i] for i in pending])
+            raise
+        if not pending:
+            return items
+
+        return _settled(items, pending)
 
     def execute_fields(
         self,
@@ -236,23 +324,35 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
-            for response_name, field_details_list, leaf in self._plan(
+            for response_name, field_details_list, plan in self._plan(
                 parent_type, grouped_field_set
             ):
-                if leaf is not None:
-                    value = getattr(source_value, leaf.attribute, _MISSING)
+                if isinstance(plan, _Leaf):
+                    value = getattr(source_value, plan.attribute, _MISSING)
                     if value is None:
-                        if not leaf.non_null:
+                        if not plan.non_null:
                             results[response_name] = None
                             continue
                     elif type(value) in _PLAIN or _is_plain(value):
                         try:
-                            coerced = leaf.coerce(value)
+                            coerced = plan.coerce(value)
                         except Exception:
                             coerced = None  # graphql-core reports it, below
                         if coerced is not None and coerced is not Undefined:
                             results[response_name] = coerced
                             continue
+                elif plan is not None:
+                    done = self._objects(
+                        plan,
+                        source_value,
+                        field_details_list,
+                        Path(path, response_name, parent_type.name),
+                    )
+                    if done is not _MISSING:
+                        results[response_name] = done
+                        if is_awaitable(done):
+                            awaitable_fields.append(response_name)
+                        continue
                 result = self.execute_field(
                     parent_type,
                     source_value,
@@ -272,35 +372,38 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_fields:
             return results
 
-        async def get_results() -> dict[str, Any]:
-            if len(awaitable_fields) == 1:
-                field = awaitable_fields[0]
-                results[field] = await results[field]
-            else:
-                awaited_results = await gather_with_cancel(
-                    *(results[field] for field in awaitable_fields)
-                )
-                results.update(zip(awaitable_fields, awaited_results, strict=True))
-            return results
+        return _settled(results, awaitable_fields)
 
-        return get_results()
+
+C = TypeVar("C", list[Any], dict[str, Any])
+
+
+async def _settled(container: C, keys: list[Any]) -> C:
+    """`container` once its values at `keys` (awaitables) are awaited, as graphql-core does."""
+    if len(keys) == 1:
+        container[keys[0]] = await container[keys[0]]
+    else:
+        done = await gather_with_cancel(*(container[key] for key in keys))
+        for key, result in zip(keys, done, strict=True):
+            container[key] = result
+    return container
 
 
 # (object type, field name) -> its leaf plan, or None: the usual path.
-_PLANS: dict[tuple[str, str], _Leaf | None] = {}
+_PLANS: dict[tuple[str, str], _Leaf | _Object | None] = {}
 # Types of values known not to be awaitable nor exceptions.
 _PLAIN: set[type] = {str, int, float, bool}
 
 
-def _leaf_plan(parent_type: GraphQLObjectType, node: FieldNode) -> _Leaf | None:
+def _field_plan(parent_type: GraphQLObjectType, node: FieldNode) -> _Leaf | _Object | None:
     key = (parent_type.name, node.name.value)
     try:
         return _PLANS[key]
     except KeyError:
         field_def = parent_type.fields.get(node.name.value)
-        leaf = None if field_def is None or node.arguments else _leaf_of(field_def)
-        _PLANS[key] = leaf
-        return leaf
+        plan = None if field_def is None or node.arguments else _plan_of(field_def)
+        _PLANS[key] = plan
+        return plan
 
 
 def _is_plain(value: Any) -> bool:
