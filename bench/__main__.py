@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     statements = ", ".join(
         f"{k} {v['statements']}" for k, v in result["sql_statements_per_request"].items()
     )
+    print()
+    print(report.cpu_table(result["runs"]))
     print(f"\nSQL statements per request (service, BEGIN/COMMIT not counted): {statements}")
     for name, check in result["equivalence"].items():
         print(f"same answers, {name}: {'ok' if check['ok'] else 'DIFFERENT'} - {check['detail']}")

@@ -173,3 +173,21 @@ def render(table: list[dict[str, Any]], scale: list[dict[str, Any]], header: str
         ]
         lines += ["", f"2 processes / 1 (goal >= {SCALING_GOAL}x on reads): " + "; ".join(parts)]
     return "\n".join(lines)
+
+
+def cpu_table(runs: list[dict[str, Any]]) -> str:
+    """Where the CPU went in each run (warm-up included), in % of the machine's cores."""
+    if not runs or "cpu" not in runs[0]:
+        return ""
+    cores = runs[0]["cpu"]["cores"]
+    lines = [
+        f"CPU during each run, % of one core ({cores} cores = {100 * cores}%):",
+        f"{'scenario':<17}  {'target':<8}  proc  server  PostgreSQL  load gen  machine busy",
+    ]
+    for r in runs:
+        c = r["cpu"]
+        lines.append(
+            f"{r['scenario']:<17}  {r['target']:<8}  {r['processes']:>4}  {c['server_pct']:>6}"
+            f"  {c['postgres_pct']:>10}  {c['load_generator_pct']:>8}  {c['machine_busy_pct']:>12}"
+        )
+    return "\n".join(lines)

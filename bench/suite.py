@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import report, sqlcount
+from bench import cpu, report, sqlcount
 from bench.datagen import Dataset, Sizes, generate, load, now_hour
 from bench.scenarios import Scenario, build, equivalence, pool_state, reset_pool
 from bench.servers import ROOT, Server, generate_load, running
@@ -98,6 +98,7 @@ class Run:
 
     async def measure(self, scenario: Scenario, server: Server) -> dict[str, Any]:
         o = self.options
+        before = cpu.snapshot(server.proc.pid)
         raw = await generate_load(
             server,
             scenario.requests,
@@ -110,6 +111,7 @@ class Run:
             sequential=scenario.writes,
             min_completed=SMOKE_MIN_COMPLETED if o.smoke else 0,
         )
+        used = cpu.usage(before, cpu.snapshot(server.proc.pid))
         summary = report.summarize(raw)
         # A 429 means the bench's load was throttled (too few users): a failed measurement.
         summary["throttled"] = int(summary["statuses"].get("429", 0))
@@ -120,6 +122,7 @@ class Run:
             "processes": server.workers,
             "baseline": scenario.baseline,
             "summary": summary,
+            "cpu": used,  # over warm-up and measurement
         }
         if scenario.writes:
             entry["db"] = await pool_state(self.dsn, self.data)
@@ -130,7 +133,9 @@ class Run:
         print(
             f"  {scenario.name:<17} {server.name:<8} {server.workers}p: {s['rps']:>8.1f} req/s"
             f"  p50 {s['p50_ms'] or 0:.1f} ms  p99 {s['p99_ms'] or 0:.1f} ms"
-            f"  errors {s['errors']}  statuses {s['statuses']}",
+            f"  errors {s['errors']}  statuses {s['statuses']}  CPU % of {used['cores']} cores:"
+            f" server {used['server_pct']}, PostgreSQL {used['postgres_pct']},"
+            f" load generator {used['load_generator_pct']}, machine {used['machine_busy_pct']}",
             flush=True,
         )
         return entry
