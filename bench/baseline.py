@@ -4,14 +4,14 @@ What a developer would write by hand for the same contract: no ORM, no GraphQL, 
 It answers `GET /v1/bookings/{bookingId}`, `GET /v1/bookings?userId|eventId&startAt&endAt` and
 `POST /v1/bookings` with the same JSON bodies (byte for byte), the same status codes, the same
 HS256 bearer check, the same `traceparent` / `x-request-id` handling, and the same SQL statements
-as the service issues for them (written as `= ANY($n)` where the ORM writes `IN ($n, ...)`, which
-PostgreSQL plans identically). Orders follow the same rules in one transaction: the per-user
-advisory lock, the events locked `FOR UPDATE` in id order, the user's live bookings and coached
-events for conflicts, held seats for capacity, the user's upcoming seats for the seat cap; then the
-order, its bookings, their history and their `bookingCreated` / `bookingPendingApproval`
-notifications. The per-user rate limits are the service's: the same token-bucket UPSERT on the
-same `rate_bucket` table, with the same parameters and exemptions (admin, scheduler), one for
-every authenticated request and one more for each valid order, read from the same settings
+as the service issues for them. Orders follow the same rules in one transaction: the per-user
+advisory lock, the events locked `FOR UPDATE` in id order, then one statement for the seats held
+in them, the user's live bookings and coached events (conflicts) and upcoming seats (seat cap);
+then the order, its bookings, their history and their `bookingCreated` /
+`bookingPendingApproval` notifications, each table in one multi-row INSERT. The per-user rate
+limits are the service's: the same token-bucket UPSERT on the same `rate_bucket` table, with the
+same parameters and exemptions (admin, scheduler), one for every authenticated request and one
+more for each valid order, read from the same settings
 (`LEKO_RATE_LIMIT_*`, `LEKO_ORDER_RATE_LIMIT_*`, `LEKO_MAX_UPCOMING_SEATS_PER_USER`, same
 defaults).
 
