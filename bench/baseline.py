@@ -763,7 +763,7 @@ def create_app() -> FastAPI:
 
 def main() -> None:
     """Start uvicorn exactly as `leko-bookings serve` does."""
-    import uvicorn
+    from leko_bookings import serving
 
     parser = argparse.ArgumentParser(prog="python -m bench.baseline")
     parser.add_argument("--host", default="127.0.0.1")
@@ -771,14 +771,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args()
-    uvicorn.run(
+    serving.run(
         "bench.baseline:create_app",
-        factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
-        proxy_headers=True,
     )
 
 

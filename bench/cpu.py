@@ -8,6 +8,7 @@ import os
 import resource
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 TICKS = os.sysconf("SC_CLK_TCK")
 PROC = Path("/proc")
@@ -62,9 +63,14 @@ def _machine() -> tuple[float, float]:
     return (sum(values) - idle) / TICKS, sum(values) / TICKS
 
 
+def _children(processes: dict[int, tuple[str, int, float]], parent: int) -> dict[int, float]:
+    return {pid: cpu for pid, (_, ppid, cpu) in processes.items() if ppid == parent}
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     server: float
+    workers: dict[int, float]  # the server's child processes (uvicorn's workers, if several)
     postgres: float
     children_done: float  # exited children of this process (the load generators, once waited)
     busy: float
@@ -78,6 +84,7 @@ def snapshot(server_pid: int) -> Snapshot:
     busy, total = _machine()
     return Snapshot(
         _tree(processes, server_pid),
+        _children(processes, server_pid),
         postgres,
         children.ru_utime + children.ru_stime,
         busy,
@@ -85,7 +92,7 @@ def snapshot(server_pid: int) -> Snapshot:
     )
 
 
-def usage(before: Snapshot, after: Snapshot) -> dict[str, float]:
+def usage(before: Snapshot, after: Snapshot) -> dict[str, Any]:
     """Shares of the machine's CPU capacity over the interval, in % (100 x cores = all)."""
     capacity = after.total - before.total or 1.0
     cores = os.cpu_count() or 1
@@ -96,6 +103,11 @@ def usage(before: Snapshot, after: Snapshot) -> dict[str, float]:
     return {
         "cores": cores,
         "server_pct": pct(after.server - before.server),
+        # each worker's share, busiest first: how evenly the connections were spread
+        "workers_pct": sorted(
+            (pct(cpu - before.workers.get(pid, 0.0)) for pid, cpu in after.workers.items()),
+            reverse=True,
+        ),
         "postgres_pct": pct(after.postgres - before.postgres),
         "load_generator_pct": pct(after.children_done - before.children_done),
         "machine_busy_pct": pct(after.busy - before.busy),

@@ -182,12 +182,14 @@ def cpu_table(runs: list[dict[str, Any]]) -> str:
     cores = runs[0]["cpu"]["cores"]
     lines = [
         f"CPU during each run, % of one core ({cores} cores = {100 * cores}%):",
-        f"{'scenario':<17}  {'target':<8}  proc  server  PostgreSQL  load gen  machine busy",
+        f"{'scenario':<17}  {'target':<8}  proc  server  PostgreSQL  load gen  machine busy"
+        "  per worker",
     ]
     for r in runs:
         c = r["cpu"]
         lines.append(
             f"{r['scenario']:<17}  {r['target']:<8}  {r['processes']:>4}  {c['server_pct']:>6}"
             f"  {c['postgres_pct']:>10}  {c['load_generator_pct']:>8}  {c['machine_busy_pct']:>12}"
+            f"  {' / '.join(str(w) for w in c.get('workers_pct', [])[: r['processes']])}"
         )
     return "\n".join(lines)

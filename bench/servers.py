@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = {
     # `leko-bookings serve` (migrations were applied by `leko-bookings migrate` beforehand)
     "service": [sys.executable, "-m", "leko_bookings.cli", "serve", "--no-migrate"],
-    # the same uvicorn.run(...) call, on the baseline's app factory
+    # the same launcher (leko_bookings.serving.run), on the baseline's app factory
     "baseline": [sys.executable, "-m", "bench.baseline"],
 }
 

@@ -45,7 +45,7 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from leko_bookings import serving
 
     settings = get_settings()
     if settings.dialect == "sqlite" and args.workers > 1:
@@ -56,14 +56,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not args.no_migrate:
         cmd_migrate(args)
     settings.signing_secret()  # warn about a development secret before the first request
-    uvicorn.run(
+    serving.run(
         "leko_bookings.app:create_app",
-        factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
-        proxy_headers=True,
     )
     return 0
 

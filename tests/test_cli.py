@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import time
@@ -145,6 +146,13 @@ async def served_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
     if request.param == "sqlite":
         yield f"sqlite://{tmp_path / 'served.sqlite3'}"
         return
+    async with scratch_pg() as url:
+        yield url
+
+
+@asynccontextmanager
+async def scratch_pg() -> AsyncIterator[str]:
+    """An empty PostgreSQL database, dropped afterwards."""
     name = f"leko_cli_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     await create_pg_database(name)
     try:
@@ -362,3 +370,47 @@ def test_seed_a_fresh_directory_twice(tmp_path):
     assert again.returncode == 0, again.stderr
     assert _count_events(database) == expected, "re-seeding upserts, it does not duplicate"
     assert secret_file.read_text().strip() == secret, "the development secret is kept"
+
+
+def listening_sockets(port: int) -> int:
+    """TCP sockets listening on `port` (any address), from /proc/net/tcp and tcp6."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                    count += 1
+    return count
+
+
+@pytest.fixture
+async def pg_db() -> AsyncIterator[str]:
+    async with scratch_pg() as url:
+        yield url
+
+
+async def test_serve_gives_each_worker_a_listening_socket_of_its_own(pg_db, tmp_path):
+    """Several workers: one SO_REUSEPORT socket each, so the kernel spreads the connections
+    (uvicorn's single shared socket let one worker take every connection of a burst)."""
+    log = tmp_path / "server.log"
+    async with serving(cli_env(pg_db), log, "--workers", "3") as http:
+        port = int(str(http.base_url).rsplit(":", 1)[1].rstrip("/"))
+        assert listening_sockets(port) == 3, _log(log)
+        clients = [httpx.AsyncClient(base_url=str(http.base_url), timeout=10) for _ in range(12)]
+        try:
+            answers = await asyncio.gather(*(c.get("/v1/openapi.json") for c in clients))
+        finally:
+            for c in clients:
+                await c.aclose()
+        assert {r.status_code for r in answers} == {200}
+
+
+def test_serve_with_workers_reports_a_port_in_use(pg_db):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_cli("serve", "--workers", "2", "--port", str(port), env=cli_env(pg_db))
+    assert done.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
