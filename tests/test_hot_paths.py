@@ -19,8 +19,8 @@ from leko_bookings.models import (
     NotificationStatus,
     RecipientRole,
 )
-from leko_bookings.resolvers import common
-from leko_bookings.resolvers.common import Compiled, as_uuid, insert
+from leko_bookings.resolvers import common, sql
+from leko_bookings.resolvers.sql import Compiled, as_uuid, insert
 from tests.conftest import NOW
 from tests.factories import book, create_event
 
@@ -111,7 +111,7 @@ async def test_an_order_costs_the_same_statements_for_1_or_8_events(
 
 async def test_insert_splits_what_one_statement_cannot_carry(client, users, settings, monkeypatch):
     (booking_id,) = await booked(client, users, settings, 1)
-    monkeypatch.setattr(common, "MAX_PARAMETERS", 50)  # 9 columns: 5 rows a statement
+    monkeypatch.setattr(sql, "MAX_PARAMETERS", 50)  # 9 columns: 5 rows a statement
     entries = [
         BookingHistory(
             id=common.time_ordered_uuid(),

@@ -1,4 +1,4 @@
-"""Small helpers shared by resolvers: instants, overlap, pages, locks."""
+"""Small helpers shared by resolvers: instants, overlap, pages, locks (SQL ones: `sql.py`)."""
 
 from __future__ import annotations
 
@@ -6,23 +6,18 @@ import base64
 import hashlib
 import secrets
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from functools import cache
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from tortoise import BaseDBAsyncClient, connections
+from tortoise import BaseDBAsyncClient
 from tortoise.expressions import Q
-from tortoise.fields.base import DatabaseDefault
-from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from leko_bookings.errors import ValidationFailed, validation
 
 T = TypeVar("T")
-Row = dict[str, Any]
 
 # Namespace of the per-user advisory locks (pg_advisory_xact_lock(int, int)).
 USER_LOCK_NAMESPACE = 0x4C4B5553
@@ -59,16 +54,6 @@ def utc(value: datetime, name: str) -> datetime:
             f"{name} is outside the instants this service holds "
             "(0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z)."
         ) from None
-
-
-def as_uuid(value: Any) -> UUID:
-    """A UUID column's value (text on SQLite)."""
-    return value if isinstance(value, UUID) else UUID(str(value))
-
-
-def as_instant(value: Any) -> datetime:
-    """A date-time column's value (text on SQLite, as Tortoise stores it)."""
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
 def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
@@ -183,131 +168,3 @@ def page_of(rows: list, page: PageRequest, moment: str) -> Page:
     items = rows[: page.first] if has_next else rows
     cursors = [encode_cursor(getattr(r, moment), r.id) for r in items]
     return Page(items, has_next, cursors[-1] if cursors else None, cursors)
-
-
-def _stand_in(kind: type, index: int) -> Any:
-    """A value of `kind` no query holds by itself (see `Compiled`)."""
-    if kind is UUID:
-        return uuid4()
-    if kind is datetime:  # an instant in 1901, distinct to the microsecond
-        return datetime(1901, 1, 1, tzinfo=UTC) + timedelta(microseconds=secrets.randbelow(10**12))
-    if kind is int:
-        return 1_000_000_007 + index
-    raise TypeError(f"no stand-in for {kind}")
-
-
-Slot = tuple[int, int, bool]  # (parameter position, value index, passed as text)
-
-
-class Compiled:
-    """A queryset rendered to SQL once per dialect and shape, then run with new values: what a
-    hot path asks is fixed, so Tortoise and pypika need not build and render it per request.
-
-    `build(*values)` makes the queryset from values of the given kinds (UUID, datetime, int;
-    None leaves its filter out). For each dialect and each set of values that are None, it is
-    built once with stand-in values whose places among the rendered parameters are where each
-    call's values go, as Tortoise passes them (a UUID as itself on PostgreSQL, as text on
-    SQLite). Every other parameter (a constant LIMIT, a status) is part of the statement. Rows
-    come back as the driver returns them (keys: column names; a `select_related` model's
-    prefixed `<model>__<relation>.`; on SQLite, stored text: decode with the models' fields)."""
-
-    def __init__(self, build: Callable[..., QuerySet], *kinds: type) -> None:
-        self.build = build
-        self.kinds = kinds or (UUID,)
-        self._compiled: dict[tuple[str, tuple[bool, ...]], tuple[str, list[Any], list[Slot]]] = {}
-
-    def _compile(self, key: tuple[str, tuple[bool, ...]]) -> tuple[str, list[Any], list[Slot]]:
-        given = key[1]
-        stand_ins = [
-            _stand_in(kind, i) if present else None
-            for i, (kind, present) in enumerate(zip(self.kinds, given, strict=True))
-        ]
-        query = self.build(*stand_ins)
-        query._choose_db_if_not_chosen()
-        query._make_query()
-        sql, params = query.query.get_parameterized_sql()
-        slots = []
-        for position, param in enumerate(params):
-            for index, stand_in in enumerate(stand_ins):
-                if stand_in is None or isinstance(param, bool):
-                    continue
-                if type(param) is type(stand_in) and param == stand_in:
-                    slots.append((position, index, False))
-                elif isinstance(param, str) and param == str(stand_in):
-                    slots.append((position, index, True))
-        placed = {index for _, index, _ in slots}
-        if placed != {i for i, v in enumerate(stand_ins) if v is not None}:
-            raise ValueError(f"every value must be a parameter of {sql!r}")
-        self._compiled[key] = (sql, list(params), slots)
-        return self._compiled[key]
-
-    async def rows(self, *values: Any) -> list[Row]:
-        conn = connections.get("default")
-        key = (conn.capabilities.dialect, tuple(v is not None for v in values))
-        sql, params, slots = self._compiled.get(key) or self._compile(key)
-        params = list(params)
-        for position, index, as_text in slots:
-            params[position] = str(values[index]) if as_text else values[index]
-        return list(await conn.execute_query_dict(sql, params))
-
-
-@cache  # once the models are initialised (their foreign key columns exist only from then)
-def columns_of(model: type[Model]) -> str:
-    """A model's columns, quoted, for a hand-written SELECT whose rows become models
-    (`Model._init_from_db(**row)`)."""
-    return ", ".join(f'"{c}"' for c in model._meta.fields_db_projection.values())
-
-
-# Parameters one statement may carry (SQLite's and PostgreSQL's limit is 32,766 and 32,767).
-MAX_PARAMETERS = 30_000
-
-
-async def insert(instances: Sequence[Model], *, ignore_conflicts: bool = False) -> None:
-    """New instances of one model in one multi-row INSERT (per 30,000 values): Tortoise's
-    `bulk_create` builds the statement on every call and runs it once per row. Values are
-    converted by the models' fields, as Tortoise writes them; every field must be set."""
-    if not instances:
-        return
-    meta = instances[0]._meta
-    fields = [(name, meta.fields_map[name]) for name in meta.fields_db_projection]
-    columns = ", ".join(f'"{c}"' for c in meta.fields_db_projection.values())
-    per_statement = MAX_PARAMETERS // len(fields)
-    for start in range(0, len(instances), per_statement):
-        p = Params()
-        rows = []
-        for instance in instances[start : start + per_statement]:
-            values = [(getattr(instance, name), field) for name, field in fields]
-            if any(isinstance(v, DatabaseDefault) for v, _ in values):
-                raise ValueError(f"insert: set every field of {meta.db_table} (no defaults)")
-            values = [field.to_db_value(v, instance) for v, field in values]
-            rows.append(f"({', '.join(p(v) for v in values)})")
-        conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
-        sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {", ".join(rows)}{conflict}'
-        await p.conn.execute_query(sql, p.values)
-    for instance in instances:
-        instance._saved_in_db = True
-
-
-class Params:
-    """Parameters of a hand-written statement, numbered for the default connection's dialect
-    (`$n` on PostgreSQL, `?n` on SQLite) and converted as Tortoise stores them."""
-
-    def __init__(self) -> None:
-        self.conn = connections.get("default")
-        self.postgres = self.conn.capabilities.dialect == "postgres"
-        self.values: list[Any] = []
-
-    def __call__(self, value: Any) -> str:
-        if not self.postgres and isinstance(value, UUID):
-            value = str(value)
-        self.values.append(value)
-        return f"${len(self.values)}" if self.postgres else f"?{len(self.values)}"
-
-    def any_of(self, values: list[Any], pg_type: str) -> str:
-        """`= ANY($n::type[])` (one plan whatever the count) or SQLite's `IN (?n, ...)`."""
-        if self.postgres:
-            return f"= ANY({self(values)}::{pg_type}[])"
-        return f"IN ({', '.join(self(v) for v in values)})"
-
-    async def fetch(self, sql: str) -> list[Row]:
-        return list(await self.conn.execute_query_dict(sql, self.values))

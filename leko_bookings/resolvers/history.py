@@ -8,8 +8,9 @@ from uuid import UUID
 
 from leko_bookings.auth import Role
 from leko_bookings.models import ActorRole, Booking, BookingHistory, BookingStatus, HistoryAction
-from leko_bookings.resolvers.common import insert, time_ordered_uuid
+from leko_bookings.resolvers.common import time_ordered_uuid
 from leko_bookings.resolvers.context import Context
+from leko_bookings.resolvers.sql import insert
 from leko_bookings.resolvers.state_machine import Party
 
 

@@ -34,7 +34,6 @@ from leko_bookings.models import (
     NotificationStatus,
 )
 from leko_bookings.resolvers.access import require_roles
-from leko_bookings.resolvers.common import as_instant, as_uuid
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import SYSTEM, entry, record
 from leko_bookings.resolvers.notification_rules import Trigger
@@ -47,6 +46,7 @@ from leko_bookings.resolvers.outbox import (
     message,
     write_due,
 )
+from leko_bookings.resolvers.sql import as_instant, as_uuid
 from leko_bookings.resolvers.state_machine import Party, check_move
 
 

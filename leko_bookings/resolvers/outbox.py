@@ -28,7 +28,6 @@ from leko_bookings.models import (
     NotificationStatus,
     RecipientRole,
 )
-from leko_bookings.resolvers.common import as_instant, as_uuid, insert
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.notification_rules import (
     Recipient,
@@ -37,6 +36,7 @@ from leko_bookings.resolvers.notification_rules import (
     load_rules,
     recipients_of,
 )
+from leko_bookings.resolvers.sql import as_instant, as_uuid, insert
 
 NIL = UUID(int=0)
 TIME_DRIVEN = (Trigger.before_start, Trigger.after_end)

@@ -22,10 +22,8 @@ from leko_bookings.resolvers.access import (
     sees_event,
 )
 from leko_bookings.resolvers.common import (
-    Compiled,
     Page,
     PageRequest,
-    Row,
     check_page_size,
     check_window,
     decode_cursor,
@@ -34,6 +32,7 @@ from leko_bookings.resolvers.common import (
     paginate_after,
 )
 from leko_bookings.resolvers.context import Context
+from leko_bookings.resolvers.sql import Compiled, Row
 from leko_bookings.resolvers.views import OrderView
 
 MAX_PAGE = 500
@@ -62,11 +61,6 @@ def _booking_query(booking_id: UUID) -> QuerySet[Booking]:
 
 
 _BOOKING_BY_ID = Compiled(_booking_query)
-
-
-async def get_booking(ctx: Context, booking_id: UUID) -> Booking:
-    booking = await _booking_query(booking_id).first()
-    return ensure_sees_booking(ctx, booking, booking_id)
 
 
 async def _check_booking_access(ctx: Context, q: BookingFilter) -> None:
@@ -126,7 +120,7 @@ def _booking_rows(rows: list[Row]) -> list[BookingRow]:
 
 
 async def get_booking_row(ctx: Context, booking_id: UUID) -> BookingRow:
-    """`get_booking` as columns."""
+    """One booking with its event, as columns, if the caller may see it (404 otherwise)."""
     rows = _booking_rows(await _BOOKING_BY_ID.rows(booking_id))
     ensure_sees_booking(ctx, _booking_of(rows[0]) if rows else None, booking_id)
     return rows[0]
@@ -231,7 +225,6 @@ __all__ = [
     "BookingRow",
     "OrderFilter",
     "bookings_of_orders",
-    "get_booking",
     "get_booking_row",
     "list_booking_rows",
     "list_orders",

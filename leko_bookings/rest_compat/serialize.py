@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from leko_bookings.models import Booking
-from leko_bookings.resolvers.common import Row
 from leko_bookings.resolvers.reading import BookingRow, row_of
+from leko_bookings.resolvers.sql import Row
 from leko_bookings.resolvers.views import OrderView, RankKey, ranks_of
 
 

@@ -42,7 +42,8 @@ class Query:
     )
     async def booking(self, info: Info, booking_id: UUID) -> Booking | None:
         try:
-            return Booking.of(await reading.get_booking(info.context.ctx, booking_id), info.context)
+            row = await reading.get_booking_row(info.context.ctx, booking_id)
+            return Booking.of_row(row, info.context)
         except NotFound:
             return None
 

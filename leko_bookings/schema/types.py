@@ -13,8 +13,8 @@ from strawberry.dataloader import DataLoader
 from strawberry.types.nodes import Selection
 
 from leko_bookings import models
-from leko_bookings.resolvers.common import Row
 from leko_bookings.resolvers.reading import BookingRow, columns, row_of
+from leko_bookings.resolvers.sql import Row
 from leko_bookings.resolvers.views import RankKey, ranks_of
 from leko_bookings.schema import enums  # noqa: F401 - the enums first, with their names
 from leko_bookings.schema.context import GraphQLContext, Info
