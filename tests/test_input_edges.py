@@ -384,26 +384,29 @@ async def three_bookings(client, users, settings) -> list[str]:
     return ids
 
 
-async def listed(client, users, transport: str, **window: str) -> list[str]:
+async def _listed(
+    client, users, transport: str, path: str, query: str, key: str, window: dict[str, str]
+) -> list[str]:
+    """The ids (`key`) the athlete's listing at `path` (REST) or `query` (GraphQL) answers."""
     if transport == "rest":
         params = {"userId": str(users.athlete), **window}
-        r = await client.get("/v1/bookings", params=params, headers=users.as_athlete)
+        r = await client.get(path, params=params, headers=users.as_athlete)
         assert r.status_code == 200, r.text
-        return [b["bookingId"] for b in r.json()]
-    data = await gql(client, users.as_athlete, BOOKINGS_GQL, userId=str(users.athlete), **window)
+        return [item[key] for item in r.json()]
+    data = await gql(client, users.as_athlete, query, userId=str(users.athlete), **window)
     assert "errors" not in data, data
-    return [n["bookingId"] for n in data["data"]["bookings"]["nodes"]]
+    return [node[key] for node in next(iter(data["data"].values()))["nodes"]]
+
+
+async def listed(client, users, transport: str, **window: str) -> list[str]:
+    return await _listed(
+        client, users, transport, "/v1/bookings", BOOKINGS_GQL, "bookingId", window
+    )
 
 
 async def listed_orders(client, users, transport: str, **window: str) -> list[str]:
-    if transport == "rest":
-        params = {"userId": str(users.athlete), **window}
-        r = await client.get("/v1/bookings/orders", params=params, headers=users.as_athlete)
-        assert r.status_code == 200, r.text
-        return [o["orderId"] for o in r.json()]
-    data = await gql(client, users.as_athlete, ORDERS_GQL, userId=str(users.athlete), **window)
-    assert "errors" not in data, data
-    return [n["orderId"] for n in data["data"]["bookingOrders"]["nodes"]]
+    path = "/v1/bookings/orders"
+    return await _listed(client, users, transport, path, ORDERS_GQL, "orderId", window)
 
 
 @TRANSPORTS

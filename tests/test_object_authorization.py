@@ -327,6 +327,19 @@ def rest_each_booking(operation: str, method: str, suffix: str, **kwargs: Any) -
     return run
 
 
+def dismiss_canceled(user_of: Callable[[Walker, World], uuid.UUID]) -> Run:
+    """POST dismiss of the athlete's canceled booking, with `userId` = `user_of(...)`."""
+
+    async def run(w: Walker, world: World) -> list[Outcome]:
+        params = {"userId": str(user_of(w, world))}
+        return await _each(
+            [world.canceled],
+            lambda b: w.rest("dismissBooking", "POST", f"/bookings/{b}/dismiss", params=params),
+        )
+
+    return run
+
+
 def gql_each_booking(operation: str, args: str, params: str = "") -> Run:
     field = operation.split(".")[1]
     root = operation.split(".")[0].lower()
@@ -450,30 +463,14 @@ PROBES: list[Probe] = [
         "POST dismiss of the athlete's canceled booking, as the athlete",
         "dismissBooking",
         403,
-        lambda w, world: _each(
-            [world.canceled],
-            lambda b: w.rest(
-                "dismissBooking",
-                "POST",
-                f"/bookings/{b}/dismiss",
-                params={"userId": str(world.athlete)},
-            ),
-        ),
+        dismiss_canceled(lambda w, world: world.athlete),
         reveals_existence=DISMISS_403,
     ),
     Probe(
         "POST dismiss of the athlete's canceled booking, as oneself",
         "dismissBooking",
         403,
-        lambda w, world: _each(
-            [world.canceled],
-            lambda b: w.rest(
-                "dismissBooking",
-                "POST",
-                f"/bookings/{b}/dismiss",
-                params={"userId": str(w.stranger)},
-            ),
-        ),
+        dismiss_canceled(lambda w, world: w.stranger),
         reveals_existence=DISMISS_403,
     ),
     Probe(
