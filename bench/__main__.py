@@ -23,7 +23,7 @@ from pathlib import Path
 
 os.environ.setdefault("AERICH_NO_TORTOISE_V1_WARNING", "1")
 
-from bench import report
+from bench import plans, report
 from bench.datagen import Sizes
 from bench.suite import Options, header, problems, run, save
 
@@ -103,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report.cpu_table(result["runs"]))
     print(f"\nSQL statements per request (service, BEGIN/COMMIT not counted): {statements}")
+    print()
+    print(plans.render(result["plans"]))
+    print()
     for name, check in result["equivalence"].items():
         print(f"same answers, {name}: {'ok' if check['ok'] else 'DIFFERENT'} - {check['detail']}")
     path = save(result, options.out)

@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import cpu, report, sqlcount
+from bench import cpu, plans, report, sqlcount
 from bench.datagen import Dataset, Sizes, generate, load, now_hour
 from bench.scenarios import Scenario, build, equivalence, pool_state, reset_pool
 from bench.servers import ROOT, Server, generate_load, running
@@ -87,6 +87,7 @@ class Run:
         self.secret = secret
         self.results: list[dict[str, Any]] = []
         self.statements: dict[str, Any] = {}
+        self.sent: dict[str, list[sqlcount.Statement]] = {}
 
     def env(self) -> dict[str, str]:
         """The service's settings (LEKO_*); the baseline reads the same two."""
@@ -148,7 +149,9 @@ class Run:
         for workers in self.options.processes:
             with running(workers, self.env(), logdir) as servers:
                 if not self.statements:  # while the servers start
-                    self.statements = await sqlcount.count(self.url, self.secret, scenarios)
+                    self.statements, self.sent = await sqlcount.count(
+                        self.url, self.secret, scenarios
+                    )
                     await reset_pool(self.dsn, self.data)
                 servers.wait_ready()
                 if not checks:
@@ -200,6 +203,8 @@ async def run(options: Options) -> dict[str, Any]:
         bench = Run(options, url, data, secret)
         with tempfile.TemporaryDirectory(prefix="leko-bench-logs-") as logdir:
             checks = await bench.all_scenarios(scenarios, Path(logdir), every)
+        print("replaying each scenario's statements under EXPLAIN ANALYZE ...", flush=True)
+        query_plans = await plans.explain(bench.dsn, bench.sent)
         version = await _server_version(admin_dsn)
     finally:
         if options.keep_db:
@@ -208,7 +213,7 @@ async def run(options: Options) -> dict[str, Any]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
     table = report.rows(bench.results)
-    scale = report.scaling(table)
+    scale = report.scaling(table, bench.results)
     return {
         "started": started.isoformat(),
         "command": " ".join(["python -m bench", *sys.argv[1:]]),
@@ -241,6 +246,7 @@ async def run(options: Options) -> dict[str, Any]:
         "scenarios": {s.name: s.title for s in scenarios},
         "equivalence": checks,
         "sql_statements_per_request": bench.statements,
+        "plans": query_plans,
         "table": table,
         "scaling": scale,
         "runs": bench.results,

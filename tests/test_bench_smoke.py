@@ -74,3 +74,13 @@ def test_the_baseline_answers_what_the_service_answers(smoke: dict[str, Any]) ->
         "post_bookings_accepted",
     }
     assert all(c["ok"] for c in checks.values()), checks
+
+
+def test_every_statement_of_each_scenario_is_explained(smoke: dict[str, Any]) -> None:
+    explained = smoke["plans"]
+    assert set(explained) == SCENARIOS
+    for name, entries in explained.items():
+        assert len(entries) == smoke["sql_statements_per_request"][name]["statements"]
+        for entry in entries:
+            for mode in ("custom", "generic"):
+                assert "error" not in entry[mode], (name, entry["label"], entry[mode])
