@@ -87,11 +87,15 @@ def summarize(message: str, large: set[str], indexes: dict[str, str]) -> dict[st
 def _label(sql: str, width: int = 100) -> str:
     """The statement, short: a SELECT's columns and its joins' conditions left out."""
     flat = " ".join(sql.split())
-    start, where = flat.find(" FROM "), flat.find(" WHERE ")
+    start = flat.find(" FROM ")
     if flat.startswith("SELECT ") and start > 0:
-        joins = " ON " in flat[start:where] if where > 0 else False
-        head = flat[start : flat.index(" ON ", start)] + " ON ..." if joins else ""
-        flat = "SELECT ..." + (head + flat[where:] if joins else flat[start:])
+        on, where = flat.find(" ON ", start), flat.find(" WHERE ", start)
+        joined = 0 < on < where
+        flat = (
+            f"SELECT ...{flat[start:on]} ON ...{flat[where:]}"
+            if joined
+            else "SELECT ..." + flat[start:]
+        )
     return flat if len(flat) <= width else flat[: width - 3] + "..."
 
 

@@ -34,6 +34,7 @@ from tests.contract import BASE_URL, validate_hook
 os.environ.setdefault("AERICH_NO_TORTOISE_V1_WARNING", "1")
 
 PG_ADMIN_URL = os.environ.get("LEKO_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/test")
+PG_ADMIN_DSN = PG_ADMIN_URL.replace("postgres://", "postgresql://", 1)  # asyncpg's spelling
 SECRET = "test-secret-" + "x" * 40
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 TABLES = ("notification", "booking_history", "booking", "booking_order", "event", "rate_bucket")
@@ -56,7 +57,7 @@ def pg_url(database: str) -> str:
 
 
 async def create_pg_database(name: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgres://", "postgresql://", 1))
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.execute(f'CREATE DATABASE "{name}"')
@@ -65,7 +66,7 @@ async def create_pg_database(name: str) -> None:
 
 
 async def drop_pg_database(name: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgres://", "postgresql://", 1))
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:

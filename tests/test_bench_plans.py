@@ -10,11 +10,9 @@ import asyncpg
 import pytest
 
 from bench import plans
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import PG_ADMIN_DSN as DSN
 
 pytestmark = pytest.mark.postgres_only
-
-DSN = PG_ADMIN_URL.replace("postgres://", "postgresql://", 1)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from bench import plans
 from tests.conftest import PG_ADMIN_URL
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,5 +83,5 @@ def test_every_statement_of_each_scenario_is_explained(smoke: dict[str, Any]) ->
     for name, entries in explained.items():
         assert len(entries) == smoke["sql_statements_per_request"][name]["statements"]
         for entry in entries:
-            for mode in ("custom", "generic"):
+            for mode in plans.MODES:
                 assert "error" not in entry[mode], (name, entry["label"], entry[mode])
