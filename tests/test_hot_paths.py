@@ -19,8 +19,9 @@ from leko_bookings.models import (
     NotificationStatus,
     RecipientRole,
 )
-from leko_bookings.resolvers import common, sql
-from leko_bookings.resolvers.sql import Compiled, as_uuid, insert
+from leko_bookings.resolvers import common
+from leko_bookings.store import sql
+from leko_bookings.store.sql import Compiled, as_uuid, insert
 from tests.conftest import NOW
 from tests.factories import book, create_event
 

@@ -1,27 +1,18 @@
-"""Small helpers shared by resolvers: instants, overlap, pages, locks (SQL ones: `sql.py`)."""
+"""Small helpers shared by resolvers: instants, overlap, ids, page requests and cursors."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 from uuid import UUID
-
-from tortoise import BaseDBAsyncClient
-from tortoise.expressions import Q
-from tortoise.queryset import QuerySet
 
 from leko_bookings.errors import ValidationFailed, validation
 
 T = TypeVar("T")
-
-# Namespace of the per-user advisory locks (pg_advisory_xact_lock(int, int)).
-USER_LOCK_NAMESPACE = 0x4C4B5553
-
 
 _last_v7 = (0, 0)
 
@@ -88,19 +79,6 @@ def check_window(
     return start, end
 
 
-async def lock_user(conn: BaseDBAsyncClient, user_id: UUID) -> None:
-    """Serialise one user's writes across processes (PostgreSQL advisory lock, held to commit).
-
-    On SQLite there is one writer and Tortoise runs one transaction at a time: nothing to do.
-    """
-    if conn.capabilities.dialect != "postgres":
-        return
-    key = int.from_bytes(hashlib.blake2b(user_id.bytes, digest_size=4).digest(), "big", signed=True)
-    await conn.execute_query(
-        "SELECT pg_advisory_xact_lock($1::int, $2::int)", [USER_LOCK_NAMESPACE, key]
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class PageRequest:
     """Cursor pagination: `first` items after the opaque `after` cursor (None: all)."""
@@ -136,31 +114,11 @@ def check_page_size(page: PageRequest, maximum: int) -> None:
         raise validation(f"first must be between 1 and {maximum}.")
 
 
-def paginate(query: QuerySet, page: PageRequest, moment_field: str, newest_first: bool) -> QuerySet:
+def page_bounds(page: PageRequest) -> tuple[datetime | None, UUID | None, int | None]:
+    """The (moment, id) after which a page starts, and how many rows to read (one more than
+    asked: whether a next page exists)."""
     moment, row_id = decode_cursor(page.after) if page.after else (None, None)
-    limit = None if page.first is None else page.first + 1
-    return paginate_after(query, moment_field, newest_first, moment, row_id, limit)
-
-
-def paginate_after(
-    query: QuerySet,
-    moment_field: str,
-    newest_first: bool,
-    moment: datetime | None,
-    row_id: UUID | None,
-    limit: int | None,
-) -> QuerySet:
-    """Ordered by (moment, id), after a cursor's (moment, id) when given, at most `limit`."""
-    if moment is not None and row_id is not None:
-        op = "lt" if newest_first else "gt"
-        earlier_or_later: dict[str, Any] = {f"{moment_field}__{op}": moment}
-        same_moment: dict[str, Any] = {moment_field: moment, f"id__{op}": row_id}
-        query = query.filter(Q(**earlier_or_later) | Q(**same_moment))
-    order = (f"-{moment_field}", "-id") if newest_first else (moment_field, "id")
-    query = query.order_by(*order)
-    if limit is not None:
-        query = query.limit(limit)
-    return query
+    return moment, row_id, None if page.first is None else page.first + 1
 
 
 def page_of(rows: list, page: PageRequest, moment: str) -> Page:

@@ -28,9 +28,9 @@ from leko_bookings.models import (
 )
 from leko_bookings.resolvers import rate_limits
 from leko_bookings.resolvers.cancellation import cancel_seats
-from leko_bookings.resolvers.common import lock_user
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import SYSTEM, entry, record
+from leko_bookings.store.locks import lock_user
 
 NIL = UUID(int=0)
 

@@ -10,8 +10,8 @@ from leko_bookings.auth import Role
 from leko_bookings.models import ActorRole, Booking, BookingHistory, BookingStatus, HistoryAction
 from leko_bookings.resolvers.common import time_ordered_uuid
 from leko_bookings.resolvers.context import Context
-from leko_bookings.resolvers.sql import insert
 from leko_bookings.resolvers.state_machine import Party
+from leko_bookings.store.sql import insert
 
 
 @dataclass(frozen=True, slots=True)

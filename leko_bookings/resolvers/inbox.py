@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from leko_bookings.models import Notification, NotificationStatus
-from leko_bookings.resolvers.common import Page, PageRequest, check_page_size, page_of, paginate
+from leko_bookings.resolvers.common import Page, PageRequest, check_page_size, page_bounds, page_of
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.reading import MAX_PAGE
+from leko_bookings.store.sql import paginate_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,7 @@ async def list_notifications(ctx: Context, q: InboxFilter) -> Page[Notification]
     )
     if q.unread_only:
         query = query.filter(read_at__isnull=True)
-    rows = await paginate(query, q.page, "created_at", newest_first=True)
+    rows = await paginate_after(query, "created_at", True, *page_bounds(q.page))
     return page_of(rows, q.page, "created_at")
 
 

@@ -23,12 +23,12 @@ from leko_bookings.models import (
     HistoryAction,
 )
 from leko_bookings.resolvers.access import ensure_sees_booking
-from leko_bookings.resolvers.common import lock_user
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import actor_of, entry, record
 from leko_bookings.resolvers.notification_rules import Trigger
 from leko_bookings.resolvers.outbox import enqueue
 from leko_bookings.resolvers.state_machine import Party, check_move
+from leko_bookings.store.locks import lock_user
 
 MAX_TEXT = 2000
 CANCELED_BY: dict[Party, CanceledByRole] = {

@@ -46,8 +46,8 @@ from leko_bookings.resolvers.outbox import (
     message,
     write_due,
 )
-from leko_bookings.resolvers.sql import as_instant, as_uuid
 from leko_bookings.resolvers.state_machine import Party, check_move
+from leko_bookings.store.sql import as_instant, as_uuid
 
 
 @dataclass(slots=True)

@@ -27,14 +27,15 @@ from leko_bookings.models import (
 )
 from leko_bookings.resolvers import rate_limits
 from leko_bookings.resolvers.access import ensure_acts_for
-from leko_bookings.resolvers.common import lock_user, overlaps
+from leko_bookings.resolvers.common import overlaps
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import actor_of, entry, record
 from leko_bookings.resolvers.notification_rules import Trigger
 from leko_bookings.resolvers.outbox import enqueue
-from leko_bookings.resolvers.sql import Params, as_instant, as_uuid, columns_of, insert
 from leko_bookings.resolvers.state_machine import Party
 from leko_bookings.resolvers.views import OrderView
+from leko_bookings.store.locks import lock_user
+from leko_bookings.store.sql import Params, as_instant, as_uuid, columns_of, insert
 
 
 class PaymentMethodInput(BaseModel):

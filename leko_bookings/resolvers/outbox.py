@@ -36,7 +36,7 @@ from leko_bookings.resolvers.notification_rules import (
     load_rules,
     recipients_of,
 )
-from leko_bookings.resolvers.sql import as_instant, as_uuid, insert
+from leko_bookings.store.sql import as_instant, as_uuid, insert
 
 NIL = UUID(int=0)
 TIME_DRIVEN = (Trigger.before_start, Trigger.after_end)

@@ -27,13 +27,12 @@ from leko_bookings.resolvers.common import (
     check_page_size,
     check_window,
     decode_cursor,
+    page_bounds,
     page_of,
-    paginate,
-    paginate_after,
 )
 from leko_bookings.resolvers.context import Context
-from leko_bookings.resolvers.sql import Compiled, Row
 from leko_bookings.resolvers.views import OrderView
+from leko_bookings.store.sql import Compiled, Row, paginate_after
 
 MAX_PAGE = 500
 
@@ -198,7 +197,7 @@ async def list_orders(ctx: Context, q: OrderFilter) -> Page[OrderView]:
     if end is not None:
         query = query.filter(created_at__lt=end)
     page = page_of(
-        await paginate(query, q.page, "created_at", newest_first=True), q.page, "created_at"
+        await paginate_after(query, "created_at", True, *page_bounds(q.page)), q.page, "created_at"
     )
     bookings = await bookings_of_orders([o.id for o in page.items])
     views = [OrderView(o, bookings.get(o.id, [])) for o in page.items]

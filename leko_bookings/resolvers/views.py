@@ -8,7 +8,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 from leko_bookings.models import SEAT_HOLDING, Booking, BookingStatus, Order, OrderStatus
-from leko_bookings.resolvers.sql import Params
+from leko_bookings.store.sql import Params
 
 _ENDED = {BookingStatus.Canceled, BookingStatus.Rejected}
 

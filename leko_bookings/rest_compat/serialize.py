@@ -10,8 +10,8 @@ from typing import Any
 
 from leko_bookings.models import Booking
 from leko_bookings.resolvers.reading import BookingRow, row_of
-from leko_bookings.resolvers.sql import Row
 from leko_bookings.resolvers.views import OrderView, RankKey, ranks_of
+from leko_bookings.store.sql import Row
 
 
 def instant(value: datetime) -> str:

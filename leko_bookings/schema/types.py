@@ -14,10 +14,10 @@ from strawberry.types.nodes import Selection
 
 from leko_bookings import models
 from leko_bookings.resolvers.reading import BookingRow, columns, row_of
-from leko_bookings.resolvers.sql import Row
 from leko_bookings.resolvers.views import RankKey, ranks_of
 from leko_bookings.schema import enums  # noqa: F401 - the enums first, with their names
 from leko_bookings.schema.context import GraphQLContext, Info
+from leko_bookings.store.sql import Row
 
 E = TypeVar("E", bound=Enum)
 

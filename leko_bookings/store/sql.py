@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from tortoise import connections
+from tortoise.expressions import Q
 from tortoise.fields.base import DatabaseDefault
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -155,3 +156,24 @@ class Params:
 
     async def fetch(self, sql: str) -> list[Row]:
         return list(await self.conn.execute_query_dict(sql, self.values))
+
+
+def paginate_after(
+    query: QuerySet,
+    moment_field: str,
+    newest_first: bool,
+    moment: datetime | None,
+    row_id: UUID | None,
+    limit: int | None,
+) -> QuerySet:
+    """Ordered by (moment, id), after a cursor's (moment, id) when given, at most `limit`."""
+    if moment is not None and row_id is not None:
+        op = "lt" if newest_first else "gt"
+        earlier_or_later: dict[str, Any] = {f"{moment_field}__{op}": moment}
+        same_moment: dict[str, Any] = {moment_field: moment, f"id__{op}": row_id}
+        query = query.filter(Q(**earlier_or_later) | Q(**same_moment))
+    order = (f"-{moment_field}", "-id") if newest_first else (moment_field, "id")
+    query = query.order_by(*order)
+    if limit is not None:
+        query = query.limit(limit)
+    return query

@@ -1,0 +1,138 @@
+"""Typed read models: what resolvers return and transports show, built by the store from rows.
+
+Frozen dataclasses with slots. Names are the contract's (snake_case); each transport maps one of
+these in one place (`rest_compat/serialize.py`, `schema/types.py`). No row dict and no ORM model
+crosses from `resolvers/` to a transport.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from leko_bookings.models import (
+    ActorRole,
+    BookingStatus,
+    CanceledByRole,
+    CancellationReasonCode,
+    Currency,
+    Eligibility,
+    EventStatus,
+    HistoryAction,
+    Level,
+    NotificationStatus,
+    OrderStatus,
+    PaymentStatus,
+    RecipientRole,
+    SlotPaymentMethod,
+    SlotType,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSlotView:
+    """An event's one time slot (contract `TimeSlot`)."""
+
+    time_slot_id: UUID
+    start_time: str
+    end_time: str
+    number_of_participants: int
+    slot_type: SlotType
+    age_from: int
+    age_to: int
+    duration: int
+    price: int
+    price_currency: Currency
+    payment_method: SlotPaymentMethod
+    address_id: UUID | None
+    public: bool | None
+    level: Level | None
+    eligibility: Eligibility | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    event_id: UUID
+    coach_id: UUID
+    sport_id: UUID
+    start_at: datetime
+    end_at: datetime
+    event_status: EventStatus
+    timeslot: TimeSlotView
+
+
+@dataclass(frozen=True, slots=True)
+class BookingView:
+    """A booking with its event (and so its time slot) and its serviceCardinality: the 1-based
+    rank among its athlete's seat-holding bookings with the same coach, None when it holds no
+    seat (or when the reader did not ask for it)."""
+
+    booking_id: UUID
+    order_id: UUID
+    user_id: UUID
+    coach_id: UUID
+    event_id: UUID
+    start_at: datetime
+    end_at: datetime
+    booking_status: BookingStatus
+    completed: bool
+    note: str | None
+    canceled_at: datetime | None
+    canceled_by_role: CanceledByRole | None
+    cancellation_reason_code: CancellationReasonCode | None
+    cancellation_reason_text: str | None
+    dismissed_at: datetime | None
+    dispute_reason: str | None
+    dispute_resolution: str | None
+    event: EventView
+    service_cardinality: int | None
+
+    @property
+    def event_status(self) -> EventStatus:
+        return self.event.event_status
+
+    @property
+    def sport_id(self) -> UUID:
+        return self.event.sport_id
+
+    @property
+    def timeslot(self) -> TimeSlotView:
+        return self.event.timeslot
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    order_id: UUID
+    user_id: UUID
+    status: OrderStatus
+    payment_status: PaymentStatus
+    created_at: datetime
+    bookings: tuple[BookingView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntryView:
+    """One step of a booking's history: who did what, when."""
+
+    at: datetime
+    actor_id: UUID | None
+    actor_role: ActorRole
+    action: HistoryAction
+    from_status: BookingStatus | None
+    to_status: BookingStatus | None
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationView:
+    """One notification of a user's inbox."""
+
+    id: UUID
+    rule: str
+    booking_id: UUID
+    recipient_role: RecipientRole
+    status: NotificationStatus
+    created_at: datetime
+    sent_at: datetime | None
+    read: bool
