@@ -336,7 +336,7 @@ async def make_world(settings, users, state: str) -> World:
         payment_method=ordering.PaymentMethodInput(type=PaymentType.Cash),
     )
     view = await ordering.book_events(_ctx(users.athlete, Role.athlete, booked_at, settings), data)
-    booking = view.bookings[0].id
+    booking = view.bookings[0].booking_id
     athlete_now = _ctx(users.athlete, Role.athlete, NOW, settings)
     if state == "in_dispute":
         await lifecycle.open_dispute(athlete_now, booking, "It was cut short.")

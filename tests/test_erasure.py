@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from tortoise import connections
 
-from leko_bookings.models import SEAT_HOLDING, Booking, Event
+from leko_bookings.models import Booking, Event
+from leko_bookings.resolvers.seats import SEAT_HOLDING
 from leko_bookings.resolvers import erasure
 from tests.conftest import NOW
 from tests.factories import book, create_event, gql

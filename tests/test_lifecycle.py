@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from leko_bookings.models import Booking, BookingHistory, Event
-from leko_bookings.models.enums import SEAT_HOLDING
+from leko_bookings.resolvers.seats import SEAT_HOLDING
 from tests.conftest import NOW
 from tests.factories import book, create_event, event_json, gql
 

@@ -2,7 +2,6 @@
 
 from leko_bookings.models.booking import Booking
 from leko_bookings.models.enums import (
-    SEAT_HOLDING,
     ActorRole,
     BookingStatus,
     CanceledByRole,
@@ -27,7 +26,6 @@ from leko_bookings.models.order import Order
 from leko_bookings.models.rate_bucket import RateBucket
 
 __all__ = [
-    "SEAT_HOLDING",
     "ActorRole",
     "Booking",
     "BookingHistory",

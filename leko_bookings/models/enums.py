@@ -73,15 +73,6 @@ class OrderStatus(StrEnum):
     Canceled = "Canceled"
 
 
-SEAT_HOLDING: tuple[BookingStatus, ...] = (
-    BookingStatus.Pending,
-    BookingStatus.Accepted,
-    BookingStatus.InDispute,
-    BookingStatus.DisputeDone,
-)
-"""Statuses in which a booking holds a seat of its event (SPEC_NOTES, Booking rules)."""
-
-
 class ActorRole(StrEnum):
     """Who acted on a booking, as the history records it."""
 

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Protocol, TypeVar
 from uuid import UUID
 
 from leko_bookings.auth import Role
 from leko_bookings.errors import NotFound, forbidden
-from leko_bookings.models import Booking, Event
 from leko_bookings.resolvers.context import Context
+
+
+class Coached(Protocol):
+    """An event, or anything else with a coach."""
+
+    @property
+    def coach_id(self) -> UUID: ...
+
+
+class Parties(Protocol):
+    """A booking (a row or a read model): its athlete and its coach."""
+
+    @property
+    def user_id(self) -> UUID: ...
+
+    @property
+    def coach_id(self) -> UUID: ...
+
+
+B = TypeVar("B", bound=Parties)
 
 
 def require_roles(ctx: Context, *roles: Role) -> None:
@@ -26,14 +46,14 @@ def ensure_acts_for(ctx: Context, user_id: UUID, action: str) -> None:
         raise forbidden(f"You can only {action} for yourself (userId must be your own id).")
 
 
-def sees_event(ctx: Context, event: Event | None) -> bool:
+def sees_event(ctx: Context, event: Coached | None) -> bool:
     """The event's coach, or an operator (admin, scheduler)."""
     if ctx.principal.has(Role.admin, Role.scheduler):
         return True
     return event is not None and event.coach_id == ctx.principal.user_id
 
 
-def ensure_sees_booking(ctx: Context, booking: Booking | None, booking_id: UUID) -> Booking:
+def ensure_sees_booking(ctx: Context, booking: B | None, booking_id: UUID) -> B:
     """The booking's athlete or coach, or an operator; anyone else learns nothing (404)."""
     me = ctx.principal.user_id
     if booking is not None and (

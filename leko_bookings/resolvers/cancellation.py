@@ -1,7 +1,9 @@
-"""Canceling an event, and with it every booking still holding a seat ahead of its start."""
+"""Canceling an event, and the service's own bulk cancel of bookings (an event canceled, a
+pending booking that reached its start, a coach's data erased)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from tortoise.transactions import in_transaction
@@ -21,65 +23,64 @@ from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import Actor, actor_of, entry, record
 from leko_bookings.resolvers.notification_rules import Trigger
 from leko_bookings.resolvers.outbox import enqueue
+from leko_bookings.resolvers.seats import LIVE_AHEAD
 from leko_bookings.resolvers.state_machine import Party, check_move
+from leko_bookings.store import bookings as booking_rows
+from leko_bookings.store import events as event_rows
+from leko_bookings.store.views import EventView
 
-LIVE_AHEAD = (BookingStatus.Pending, BookingStatus.Accepted)
+
+async def cancel_by_system(
+    ctx: Context,
+    locked: Sequence[tuple[Booking, Event]],
+    actor: Actor,
+    canceled_by: CanceledByRole,
+    trigger: Trigger,
+) -> int:
+    """Inside a transaction holding these bookings' rows: the service cancels them (each move
+    checked by the state machine as the system's), records who asked, and queues what `trigger`'s
+    rules say. Returns how many were canceled."""
+    for booking, event in locked:
+        check_move(booking.status, BookingStatus.Canceled, Party.system, event, ctx.now)
+    bookings = [booking for booking, _ in locked]
+    if not bookings:
+        return 0
+    await booking_rows.set_canceled(bookings, ctx.now, canceled_by)
+    canceled = BookingStatus.Canceled
+    await record(
+        [
+            entry(b, ctx, actor, HistoryAction.Canceled, source=b.status, target=canceled)
+            for b in bookings
+        ]
+    )
+    await enqueue(ctx, trigger, bookings, canceled_by)
+    return len(bookings)
 
 
 async def cancel_seats(
     ctx: Context, event: Event, actor: Actor, canceled_by: CanceledByRole
 ) -> int:
-    """Inside a transaction holding the event row: cancel its Pending/Accepted bookings if the
-    event is still ahead (the service moves them, as the state machine allows it). Returns how
-    many were canceled."""
+    """Inside a transaction holding the event row: cancel its live bookings if the event is
+    still ahead. Returns how many were canceled."""
     if ctx.now >= event.start_at:
         return 0
-    bookings = (
-        await Booking.filter(event_id=event.id, status__in=LIVE_AHEAD)
-        .order_by("id")
-        .select_for_update()
+    live = await booking_rows.lock_live_ahead(event.id, LIVE_AHEAD)
+    return await cancel_by_system(
+        ctx, [(b, event) for b in live], actor, canceled_by, Trigger.booking_canceled
     )
-    for booking in bookings:
-        check_move(booking.status, BookingStatus.Canceled, Party.system, event, ctx.now)
-    if not bookings:
-        return 0
-    await Booking.filter(id__in=[b.id for b in bookings]).update(
-        status=BookingStatus.Canceled,
-        canceled_at=ctx.now,
-        canceled_by_role=canceled_by,
-        updated_at=ctx.now,
-    )
-    await record(
-        [
-            entry(
-                b,
-                ctx,
-                actor,
-                HistoryAction.Canceled,
-                source=b.status,
-                target=BookingStatus.Canceled,
-            )
-            for b in bookings
-        ]
-    )
-    await enqueue(ctx, Trigger.booking_canceled, bookings, canceled_by)
-    return len(bookings)
 
 
-async def cancel_event(ctx: Context, event_id: UUID) -> Event:
+async def cancel_event(ctx: Context, event_id: UUID) -> EventView:
     """An operator cancels an event ahead: its live bookings are canceled as by its coach.
     Canceling a canceled event changes nothing."""
     require_roles(ctx, Role.admin, Role.scheduler)
     async with in_transaction():
-        event = await Event.filter(id=event_id).select_for_update().first()
+        event = await event_rows.lock_event(event_id)
         if event is None:
             raise NotFound(f"Event {event_id} was not found.")
-        if event.status is EventStatus.Canceled:
-            return event
-        if ctx.now >= event.start_at:
-            raise validation("The event has already started; it can no longer be canceled.")
-        event.status = EventStatus.Canceled
-        event.updated_at = ctx.now
-        await event.save(update_fields=["status", "updated_at"])
-        await cancel_seats(ctx, event, actor_of(ctx), CanceledByRole.Coach)
-    return event
+        if event.status is not EventStatus.Canceled:
+            if ctx.now >= event.start_at:
+                raise validation("The event has already started; it can no longer be canceled.")
+            await event_rows.set_status(event, EventStatus.Canceled, ctx.now)
+            await cancel_seats(ctx, event, actor_of(ctx), CanceledByRole.Coach)
+    return event_rows.event_view(event)

@@ -20,11 +20,9 @@ from tortoise.transactions import in_transaction
 from leko_bookings.auth import Role
 from leko_bookings.errors import validation
 from leko_bookings.models import (
-    Booking,
     CanceledByRole,
     Currency,
     Eligibility,
-    Event,
     EventStatus,
     Level,
     SlotPaymentMethod,
@@ -35,6 +33,9 @@ from leko_bookings.resolvers.cancellation import cancel_seats
 from leko_bookings.resolvers.common import utc
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import actor_of
+from leko_bookings.store import bookings as booking_rows
+from leko_bookings.store import events as event_rows
+from leko_bookings.store.views import EventView
 
 MAX_EVENTS_PER_UPSERT = 1000
 
@@ -143,7 +144,7 @@ def _columns(data: EventData, start: datetime, end: datetime, now: datetime) -> 
     }
 
 
-async def upsert_events(ctx: Context, events: list[EventData]) -> list[Event]:
+async def upsert_events(ctx: Context, events: list[EventData]) -> list[EventView]:
     """Create or replace events by eventId, in one transaction.
 
     A moved event moves its bookings (they show the event's current times); a booking keeps
@@ -158,29 +159,19 @@ async def upsert_events(ctx: Context, events: list[EventData]) -> list[Event]:
         raise validation("Each eventId may appear once per upsert.")
     rows = {e.event_id: _columns(e, *_check(e), ctx.now) for e in events}
     async with in_transaction():
-        existing = {
-            e.id: e for e in await Event.filter(id__in=ids).order_by("id").select_for_update()
-        }
-        created = [
-            Event(id=event_id, created_at=ctx.now, **cols)
-            for event_id, cols in rows.items()
-            if event_id not in existing
-        ]
-        if created:
-            await Event.bulk_create(created)
+        existing = await event_rows.lock_events(ids)
+        await event_rows.create(
+            [(i, cols) for i, cols in rows.items() if i not in existing], ctx.now
+        )
         for event_id in sorted(existing):
             event, cols = existing[event_id], rows[event_id]
             moved = any(getattr(event, k) != cols[k] for k in ("start_at", "end_at", "coach_id"))
-            await Event.filter(id=event_id).update(**cols)
+            await event_rows.replace(event_id, cols)
             if moved:
-                await Booking.filter(event_id=event_id).update(
-                    start_at=cols["start_at"],
-                    end_at=cols["end_at"],
-                    coach_id=cols["coach_id"],
-                    updated_at=ctx.now,
+                await booking_rows.follow_event(
+                    event_id, cols["start_at"], cols["end_at"], cols["coach_id"], ctx.now
                 )
             if cols["status"] is EventStatus.Canceled and event.status is not EventStatus.Canceled:
                 event.update_from_dict(cols)
                 await cancel_seats(ctx, event, actor_of(ctx), CanceledByRole.Coach)
-    by_id = {e.id: e for e in await Event.filter(id__in=ids)}
-    return [by_id[i] for i in ids]
+    return await event_rows.views(ids)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
 from leko_bookings.errors import ValidationFailed, validation
@@ -121,8 +122,16 @@ def page_bounds(page: PageRequest) -> tuple[datetime | None, UUID | None, int | 
     return moment, row_id, None if page.first is None else page.first + 1
 
 
-def page_of(rows: list, page: PageRequest, moment: str) -> Page:
+def page_of(
+    rows: list[T], page: PageRequest, key: Callable[[T], tuple[datetime, UUID]] | str
+) -> Page[T]:
+    """A page of rows read one beyond `page.first`, with each row's cursor of its `key`: the
+    (moment, id) it is ordered by, or the name of its moment attribute (the id: `id`)."""
     has_next = page.first is not None and len(rows) > page.first
     items = rows[: page.first] if has_next else rows
-    cursors = [encode_cursor(getattr(r, moment), r.id) for r in items]
+    if isinstance(key, str):
+        moment = key
+        cursors = [encode_cursor(getattr(r, moment), cast(Any, r).id) for r in items]
+    else:
+        cursors = [encode_cursor(*key(r)) for r in items]
     return Page(items, has_next, cursors[-1] if cursors else None, cursors)

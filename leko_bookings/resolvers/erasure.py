@@ -12,27 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from leko_bookings.errors import Forbidden, NotFound
-from leko_bookings.models import (
-    Booking,
-    BookingHistory,
-    CanceledByRole,
-    Event,
-    EventStatus,
-    HistoryAction,
-    Notification,
-    Order,
-)
+from leko_bookings.models import CanceledByRole, HistoryAction
 from leko_bookings.resolvers import rate_limits
 from leko_bookings.resolvers.cancellation import cancel_seats
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import SYSTEM, entry, record
+from leko_bookings.store import erasure as erasure_rows
+from leko_bookings.store import events as event_rows
 from leko_bookings.store.locks import lock_user
 
-NIL = UUID(int=0)
+NIL = erasure_rows.NIL
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,29 +51,15 @@ async def erase_user(ctx: Context, current_user_id: UUID, user_id: UUID | None =
     target = target_of(ctx, current_user_id, user_id)
     async with in_transaction() as conn:
         await lock_user(conn, target)
-        events = await Event.filter(coach_id=target).order_by("id").select_for_update()
-        own = await Booking.filter(user_id=target).count()
-        coached = await Booking.filter(coach_id=target).values_list("id", flat=True)
-        acted = await BookingHistory.filter(actor_id=target).exists()
-        orders = await Order.filter(user_id=target).exists()
-        told = await Notification.filter(recipient_id=target).exists()
-        if not (events or own or coached or acted or orders or told):
+        events = await event_rows.lock_coached(target)
+        held = await erasure_rows.held_of(target)
+        if not (events or held.anything):
             raise NotFound(f"No data of user {target} is held here.")
-
-        own_ids = Booking.filter(user_id=target).values("id")
-        await Notification.filter(booking_id__in=Subquery(own_ids)).delete()
-        await Booking.filter(user_id=target).delete()  # their history goes with them (cascade)
-        await Order.filter(user_id=target).delete()
-
+        await erasure_rows.delete_as_athlete(target)  # their history goes with them
         for event in events:
             await cancel_seats(ctx, event, SYSTEM, CanceledByRole.System)
-        remaining = await Booking.filter(coach_id=target)
-        await Booking.filter(coach_id=target).update(coach_id=NIL, note=None, updated_at=ctx.now)
-        await Event.filter(coach_id=target).update(
-            coach_id=NIL, status=EventStatus.Canceled, updated_at=ctx.now
-        )
-        await BookingHistory.filter(actor_id=target).update(actor_id=None)
-        await Notification.filter(recipient_id=target).delete()
+        remaining = await erasure_rows.coached(target)
+        await erasure_rows.anonymise(target, ctx.now)
         await rate_limits.forget(target)  # the keys of their rate buckets hold their id
         await record([entry(b, ctx, SYSTEM, HistoryAction.CoachErased) for b in remaining])
-    return Erasure(target, own, len(coached), len(events))
+    return Erasure(target, held.own_bookings, len(held.coached_bookings), len(events))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -11,7 +10,8 @@ from leko_bookings.models import ActorRole, Booking, BookingHistory, BookingStat
 from leko_bookings.resolvers.common import time_ordered_uuid
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.state_machine import Party
-from leko_bookings.store.sql import insert
+from leko_bookings.store import history as history_rows
+from leko_bookings.store.views import HistoryEntryView
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +64,9 @@ def entry(
 
 
 async def record(entries: list[BookingHistory]) -> None:
-    await insert(entries)
+    await history_rows.append(entries)
 
 
-async def history_of(booking_ids: list[UUID]) -> dict[UUID, list[BookingHistory]]:
-    """The history of many bookings at once, oldest first (one query)."""
-    grouped: dict[UUID, list[BookingHistory]] = defaultdict(list)
-    rows = await BookingHistory.filter(booking_id__in=booking_ids).order_by("at", "id")
-    for row in rows:
-        grouped[UUID(str(row.booking_id))].append(row)
-    return grouped
+async def history_of(booking_ids: list[UUID]) -> dict[UUID, list[HistoryEntryView]]:
+    """The history of many bookings at once, oldest first (bookings the caller was shown)."""
+    return await history_rows.history_of(booking_ids)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 from uuid import UUID
 
 from tortoise import BaseDBAsyncClient
@@ -27,8 +28,12 @@ from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import actor_of, entry, record
 from leko_bookings.resolvers.notification_rules import Trigger
 from leko_bookings.resolvers.outbox import enqueue
+from leko_bookings.resolvers.seats import SEAT_HOLDING
 from leko_bookings.resolvers.state_machine import Party, check_move
+from leko_bookings.store import bookings as booking_rows
+from leko_bookings.store import events as event_rows
 from leko_bookings.store.locks import lock_user
+from leko_bookings.store.views import BookingView
 
 MAX_TEXT = 2000
 CANCELED_BY: dict[Party, CanceledByRole] = {
@@ -77,10 +82,11 @@ async def locked_booking(
 ) -> Locked:
     """Inside a transaction: the athlete's lock, the event row, the booking row, in that order
     (the order ordering uses, so no deadlock), then who the caller is to the booking."""
-    found = ensure_sees_booking(ctx, await Booking.get_or_none(id=booking_id), booking_id)
+    found = ensure_sees_booking(ctx, await booking_rows.get_booking(booking_id), booking_id)
     await lock_user(conn, found.user_id)
-    event = await Event.filter(id=found.event_id).select_for_update().get()
-    booking = await Booking.filter(id=booking_id).select_for_update().get()
+    event = await event_rows.lock_event(cast(UUID, found.event_id))
+    booking = await booking_rows.lock_booking(booking_id)
+    assert event is not None  # a booking's event is never deleted (RESTRICT)
     booking.event = event
     party = party_of(ctx, booking)
     if party not in parties:
@@ -97,7 +103,7 @@ async def _move(
     parties: set[Party],
     change: Callable[[Booking, Party], None] | None = None,
     detail: str | None = None,
-) -> Booking:
+) -> BookingView:
     async with in_transaction() as conn:
         locked = await locked_booking(ctx, conn, booking_id, parties)
         booking = locked.booking
@@ -107,25 +113,30 @@ async def _move(
         booking.updated_at = ctx.now
         if change is not None:
             change(booking, locked.party)
-        await booking.save()
+        await booking_rows.save(booking)
         actor = actor_of(ctx, locked.party)
         await record(
             [entry(booking, ctx, actor, action, source=source, target=target, detail=detail)]
         )
         if target is BookingStatus.Canceled:
             await enqueue(ctx, Trigger.booking_canceled, [booking], booking.canceled_by_role)
-    return booking
+    return await shown(booking, locked.event)
+
+
+async def shown(booking: Booking, event: Event) -> BookingView:
+    """A booking a rule just changed, as its read model."""
+    return (await booking_rows.views_of([(booking, event)], SEAT_HOLDING))[0]
 
 
 EVERYONE = {Party.athlete, Party.coach, Party.admin}
 DECIDERS = {Party.coach, Party.admin}
 
 
-async def accept_booking(ctx: Context, booking_id: UUID) -> Booking:
+async def accept_booking(ctx: Context, booking_id: UUID) -> BookingView:
     return await _move(ctx, booking_id, BookingStatus.Accepted, HistoryAction.Accepted, DECIDERS)
 
 
-async def reject_booking(ctx: Context, booking_id: UUID) -> Booking:
+async def reject_booking(ctx: Context, booking_id: UUID) -> BookingView:
     return await _move(ctx, booking_id, BookingStatus.Rejected, HistoryAction.Rejected, DECIDERS)
 
 
@@ -141,7 +152,7 @@ def cancel_fields(booking: Booking, ctx: Context, party: Party) -> None:
     booking.canceled_by_role = CANCELED_BY[party]
 
 
-async def cancel_booking(ctx: Context, data: CancelInput) -> Booking:
+async def cancel_booking(ctx: Context, data: CancelInput) -> BookingView:
     """The athlete, the coach or an admin cancels before the start, giving a reason."""
     other = data.reason_code is CancellationReasonCode.Other
     text = (required_text if other else optional_text)(data.reason_text, "reasonText")
@@ -162,7 +173,7 @@ async def cancel_booking(ctx: Context, data: CancelInput) -> Booking:
     )
 
 
-async def open_dispute(ctx: Context, booking_id: UUID, reason: str) -> Booking:
+async def open_dispute(ctx: Context, booking_id: UUID, reason: str) -> BookingView:
     """The athlete or the coach disputes an accepted session after it ended."""
     text = required_text(reason, "reason")
 
@@ -179,7 +190,7 @@ async def open_dispute(ctx: Context, booking_id: UUID, reason: str) -> Booking:
     )
 
 
-async def resolve_dispute(ctx: Context, booking_id: UUID, resolution: str) -> Booking:
+async def resolve_dispute(ctx: Context, booking_id: UUID, resolution: str) -> BookingView:
     text = required_text(resolution, "resolution")
 
     def change(booking: Booking, _: Party) -> None:

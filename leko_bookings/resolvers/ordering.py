@@ -6,8 +6,7 @@ The overbooking rule, the schedule-conflict rule and every other rule of an orde
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,7 +14,6 @@ from tortoise.transactions import in_transaction
 
 from leko_bookings.errors import BookingError, EventRefusal, OrderRefused, validation
 from leko_bookings.models import (
-    SEAT_HOLDING,
     Booking,
     BookingStatus,
     Event,
@@ -32,10 +30,15 @@ from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import actor_of, entry, record
 from leko_bookings.resolvers.notification_rules import Trigger
 from leko_bookings.resolvers.outbox import enqueue
+from leko_bookings.resolvers.seats import SEAT_HOLDING, initial_status
 from leko_bookings.resolvers.state_machine import Party
-from leko_bookings.resolvers.views import OrderView
+from leko_bookings.resolvers.views import order_view
+from leko_bookings.store import bookings as booking_rows
+from leko_bookings.store import events as event_rows
+from leko_bookings.store import orders as order_rows
+from leko_bookings.store.events import Commitments
 from leko_bookings.store.locks import lock_user
-from leko_bookings.store.sql import Params, as_instant, as_uuid, columns_of, insert
+from leko_bookings.store.views import OrderView
 
 
 class PaymentMethodInput(BaseModel):
@@ -76,13 +79,7 @@ def _ids(ids: list[UUID]) -> str:
 
 async def _load_events(data: BookEventsInput) -> dict[UUID, Event]:
     """Lock the requested events' rows in id order (no deadlocks between orders)."""
-    p = Params()
-    ids = p.any_of(list(data.event_ids), "uuid")
-    lock = " FOR UPDATE" if p.postgres else ""  # SQLite: one writer at a time
-    rows = await p.fetch(
-        f'SELECT {columns_of(Event)} FROM "event" WHERE "id" {ids} ORDER BY "id"{lock}'
-    )
-    events = {e.id: e for e in (Event._init_from_db(**row) for row in rows)}
+    events = await event_rows.lock_for_order(data.event_ids)
     missing = [e for e in data.event_ids if e not in events]
     if missing:
         raise validation(f"Unknown event ids: {_ids(missing)}.")
@@ -90,47 +87,6 @@ async def _load_events(data: BookEventsInput) -> dict[UUID, Event]:
     if canceled:
         raise validation(f"These events are canceled and cannot be booked: {_ids(canceled)}.")
     return events
-
-
-@dataclass(frozen=True, slots=True)
-class Commitments:
-    """What the user and the events already hold, read once the rows are locked."""
-
-    busy: list[tuple[datetime, datetime]]  # the user's live bookings and coached events
-    held: dict[UUID, int]  # seats held per requested event
-    upcoming: int  # the user's seats in events not started yet (the seat cap)
-
-
-async def _commitments(ctx: Context, user_id: UUID, events: list[Event]) -> Commitments:
-    """One statement, after the locks (its snapshot sees every order committed before them):
-    the user's live bookings and scheduled coached events overlapping the requested span, the
-    seats held in each requested event, and the user's upcoming seats."""
-    p = Params()
-    user, holding = p(user_id), p.any_of([s.value for s in SEAT_HOLDING], "text")
-    lo, hi = p(min(e.start_at for e in events)), p(max(e.end_at for e in events))
-    ids = p.any_of([e.id for e in events], "uuid")
-    scheduled, now = p(EventStatus.Scheduled.value), p(ctx.now)
-    rows = await p.fetch(  # no untyped NULL opens a column: PostgreSQL types it by the first
-        'SELECT 1 "kind", NULL "a", NULL "b", "event_id", COUNT(*) "n" FROM "booking" '
-        f'WHERE "event_id" {ids} AND "status" {holding} GROUP BY "event_id" '
-        'UNION ALL SELECT 0, "start_at", "end_at", NULL, NULL FROM "booking" '
-        f'WHERE "user_id" = {user} AND "status" {holding} '
-        f'AND "start_at" < {hi} AND "end_at" > {lo} '
-        'UNION ALL SELECT 0, "start_at", "end_at", NULL, NULL FROM "event" '
-        f'WHERE "coach_id" = {user} AND "status" = {scheduled} '
-        f'AND "start_at" < {hi} AND "end_at" > {lo} '
-        'UNION ALL SELECT 2, NULL, NULL, NULL, COUNT(*) FROM "booking" '
-        f'WHERE "user_id" = {user} AND "status" {holding} AND "start_at" > {now}'
-    )
-    busy, held, upcoming = [], {}, 0
-    for row in rows:
-        if row["kind"] == 0:
-            busy.append((as_instant(row["a"]), as_instant(row["b"])))
-        elif row["kind"] == 1:
-            held[as_uuid(row["event_id"])] = row["n"]
-        else:
-            upcoming = row["n"]
-    return Commitments(busy, held, upcoming)
 
 
 def _refusals(
@@ -184,11 +140,6 @@ def _over_seat_cap(
     return [EventRefusal(e.id, BookingError.overbooked) for e in beyond], why
 
 
-def initial_status(event: Event) -> BookingStatus:
-    """Public slots (or ones that do not say) are accepted at once; private ones await the coach."""
-    return BookingStatus.Pending if event.public is False else BookingStatus.Accepted
-
-
 async def book_events(ctx: Context, data: BookEventsInput) -> OrderView:
     """Book every requested event or none; one transaction, rows locked, refusals per event."""
     _check_request(ctx, data)
@@ -197,7 +148,7 @@ async def book_events(ctx: Context, data: BookEventsInput) -> OrderView:
         await lock_user(conn, data.user_id)
         events = await _load_events(data)
         requested = [events[i] for i in data.event_ids]
-        commitments = await _commitments(ctx, data.user_id, requested)
+        commitments = await event_rows.commitments(data.user_id, requested, SEAT_HOLDING, ctx.now)
         refusals = _refusals(ctx, data.user_id, requested, commitments)
         over_cap, why = _over_seat_cap(ctx, requested, refusals, commitments.upcoming)
         if refusals or over_cap:
@@ -216,7 +167,7 @@ async def book_events(ctx: Context, data: BookEventsInput) -> OrderView:
             payment_status=PaymentStatus.Cash,
             created_at=ctx.now,
         )
-        await insert([order])
+        await order_rows.create(order)
         bookings = [
             Booking(
                 id=uuid4(),
@@ -235,7 +186,7 @@ async def book_events(ctx: Context, data: BookEventsInput) -> OrderView:
             )
             for event in requested
         ]
-        await insert(bookings)
+        await booking_rows.create(bookings)
         booked = actor_of(
             ctx, Party.athlete if ctx.principal.user_id == data.user_id else Party.admin
         )
@@ -245,4 +196,5 @@ async def book_events(ctx: Context, data: BookEventsInput) -> OrderView:
         await enqueue(ctx, Trigger.booking_created, bookings)
         pending = [b for b in bookings if b.status is BookingStatus.Pending]
         await enqueue(ctx, Trigger.pending_approval, pending)
-    return OrderView(order, bookings)
+    views = await booking_rows.views_of(list(zip(bookings, requested, strict=True)), SEAT_HOLDING)
+    return order_view(order_rows.record_of(order), views)

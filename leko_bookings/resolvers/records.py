@@ -14,18 +14,15 @@ from leko_bookings.models import Booking, BookingStatus, Event, HistoryAction
 from leko_bookings.resolvers.access import booking_not_found, ensure_sees_booking
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import actor_of, entry, record
-from leko_bookings.resolvers.lifecycle import party_of, required_text
+from leko_bookings.resolvers.lifecycle import party_of, required_text, shown
 from leko_bookings.resolvers.state_machine import Party
+from leko_bookings.store import bookings as booking_rows
+from leko_bookings.store.views import BookingView
 
 
 async def _locked(ctx: Context, booking_id: UUID) -> Booking:
     """The booking row locked, with its event; 404 unless the caller may see it."""
-    booking = (
-        await Booking.filter(id=booking_id)
-        .select_for_update(of=("booking",))  # PostgreSQL: not the outer-joined event
-        .select_related("event")
-        .first()
-    )
+    booking = await booking_rows.lock_booking_with_event(booking_id)
     return ensure_sees_booking(ctx, booking, booking_id)
 
 
@@ -34,7 +31,7 @@ def _ended(booking: Booking, ctx: Context) -> bool:
     return ctx.now >= event.end_at
 
 
-async def mark_completed(ctx: Context, booking_id: UUID, completed: bool) -> Booking:
+async def mark_completed(ctx: Context, booking_id: UUID, completed: bool) -> BookingView:
     """The event's coach (or an admin) marks an accepted, ended session completed, or undoes it."""
     async with in_transaction():
         booking = await _locked(ctx, booking_id)
@@ -50,13 +47,13 @@ async def mark_completed(ctx: Context, booking_id: UUID, completed: bool) -> Boo
         if booking.completed != completed:
             booking.completed = completed
             booking.updated_at = ctx.now
-            await booking.save(update_fields=["completed", "updated_at"])
+            await booking_rows.save(booking, "completed", "updated_at")
             action = HistoryAction.Completed if completed else HistoryAction.CompletionUndone
             await record([entry(booking, ctx, actor_of(ctx, party), action)])
-    return booking
+    return await shown(booking, booking.event)
 
 
-async def add_note(ctx: Context, booking_id: UUID, note: str) -> Booking:
+async def add_note(ctx: Context, booking_id: UUID, note: str) -> BookingView:
     """The athlete, the coach or an admin writes the session's note (replacing it) after the end."""
     text = required_text(note, "note")
     async with in_transaction():
@@ -68,20 +65,15 @@ async def add_note(ctx: Context, booking_id: UUID, note: str) -> Booking:
             raise validation("A note can be added only after the event has ended.")
         booking.note = text
         booking.updated_at = ctx.now
-        await booking.save(update_fields=["note", "updated_at"])
+        await booking_rows.save(booking, "note", "updated_at")
         await record([entry(booking, ctx, actor_of(ctx, party), HistoryAction.NoteChanged)])
-    return booking
+    return await shown(booking, booking.event)
 
 
-async def dismiss_booking(ctx: Context, booking_id: UUID, user_id: UUID) -> Booking:
+async def dismiss_booking(ctx: Context, booking_id: UUID, user_id: UUID) -> BookingView:
     """The athlete hides a canceled booking from their calendar; a second time changes nothing."""
     async with in_transaction():
-        booking = (
-            await Booking.filter(id=booking_id)
-            .select_for_update(of=("booking",))  # PostgreSQL: not the outer-joined event
-            .select_related("event")
-            .first()
-        )
+        booking = await booking_rows.lock_booking_with_event(booking_id)
         if booking is None:
             raise booking_not_found(booking_id)
         if user_id != booking.user_id:
@@ -94,7 +86,7 @@ async def dismiss_booking(ctx: Context, booking_id: UUID, user_id: UUID) -> Book
             )
         if booking.dismissed_at is None:
             booking.dismissed_at = ctx.now
-            await booking.save(update_fields=["dismissed_at"])
+            await booking_rows.save(booking, "dismissed_at")
             party = Party.athlete if user_id == ctx.principal.user_id else Party.admin
             await record([entry(booking, ctx, actor_of(ctx, party), HistoryAction.Dismissed)])
-    return booking
+    return await shown(booking, booking.event)

@@ -1,4 +1,4 @@
-"""The GraphQL request context: the resolver context plus per-request dataloaders."""
+"""The GraphQL request context: the resolver context plus the per-request history loader."""
 
 from __future__ import annotations
 
@@ -13,20 +13,14 @@ from strawberry.fastapi import BaseContext
 from leko_bookings.channels import Channel
 from leko_bookings.errors import unauthorized
 from leko_bookings.http import current_principal, resolver_context
-from leko_bookings.models import BookingHistory
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import history_of
-from leko_bookings.resolvers.views import RankKey, ranks_of
+from leko_bookings.store.views import HistoryEntryView
 
 
-async def _histories(booking_ids: list[UUID]) -> list[list[BookingHistory]]:
+async def _histories(booking_ids: list[UUID]) -> list[list[HistoryEntryView]]:
     grouped = await history_of(booking_ids)
     return [grouped.get(i, []) for i in booking_ids]
-
-
-async def _cardinalities(keys: list[RankKey]) -> list[int | None]:
-    ranks = await ranks_of(keys)
-    return [ranks[k.id] for k in keys]
 
 
 class GraphQLContext(BaseContext):
@@ -34,10 +28,7 @@ class GraphQLContext(BaseContext):
         super().__init__()
         self._ctx = ctx
         self.channel = channel
-        self.cardinality: DataLoader[RankKey, int | None] = DataLoader(
-            load_fn=_cardinalities, cache_key_fn=lambda k: k.id
-        )
-        self.history: DataLoader[UUID, list[BookingHistory]] = DataLoader(load_fn=_histories)
+        self.history: DataLoader[UUID, list[HistoryEntryView]] = DataLoader(load_fn=_histories)
 
     @property
     def ctx(self) -> Context:

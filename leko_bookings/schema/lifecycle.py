@@ -41,15 +41,11 @@ DeleteUserResult = Annotated[
 class LifecycleMutation:
     @strawberry.mutation(description="The coach (or an admin) accepts a Pending booking.")
     async def accept_booking(self, info: Info, booking_id: UUID) -> BookingResult:
-        return Booking.of(
-            await lifecycle.accept_booking(info.context.ctx, booking_id), info.context
-        )
+        return Booking.of(await lifecycle.accept_booking(info.context.ctx, booking_id))
 
     @strawberry.mutation(description="The coach (or an admin) rejects a Pending booking.")
     async def reject_booking(self, info: Info, booking_id: UUID) -> BookingResult:
-        return Booking.of(
-            await lifecycle.reject_booking(info.context.ctx, booking_id), info.context
-        )
+        return Booking.of(await lifecycle.reject_booking(info.context.ctx, booking_id))
 
     @strawberry.mutation(description="The athlete, coach or an admin cancels before the start.")
     async def cancel_booking(
@@ -60,37 +56,29 @@ class LifecycleMutation:
         reason_text: str | None = None,
     ) -> BookingResult:
         data = lifecycle.CancelInput(booking_id, reason_code, reason_text)
-        return Booking.of(await lifecycle.cancel_booking(info.context.ctx, data), info.context)
+        return Booking.of(await lifecycle.cancel_booking(info.context.ctx, data))
 
     @strawberry.mutation(description="The athlete or coach disputes an Accepted session after it.")
     async def open_dispute(self, info: Info, booking_id: UUID, reason: str) -> BookingResult:
-        return Booking.of(
-            await lifecycle.open_dispute(info.context.ctx, booking_id, reason), info.context
-        )
+        return Booking.of(await lifecycle.open_dispute(info.context.ctx, booking_id, reason))
 
     @strawberry.mutation(description="An admin settles a dispute.")
     async def resolve_dispute(self, info: Info, booking_id: UUID, resolution: str) -> BookingResult:
-        return Booking.of(
-            await lifecycle.resolve_dispute(info.context.ctx, booking_id, resolution), info.context
-        )
+        return Booking.of(await lifecycle.resolve_dispute(info.context.ctx, booking_id, resolution))
 
     @strawberry.mutation(description="Contract: PATCH /bookings/{bookingId}/completed.")
     async def mark_booking_as_completed(
         self, info: Info, booking_id: UUID, completed: bool
     ) -> BookingResult:
-        return Booking.of(
-            await records.mark_completed(info.context.ctx, booking_id, completed), info.context
-        )
+        return Booking.of(await records.mark_completed(info.context.ctx, booking_id, completed))
 
     @strawberry.mutation(description="Contract: PATCH /bookings/{bookingId}/note.")
     async def add_booking_note(self, info: Info, booking_id: UUID, note: str) -> BookingResult:
-        return Booking.of(await records.add_note(info.context.ctx, booking_id, note), info.context)
+        return Booking.of(await records.add_note(info.context.ctx, booking_id, note))
 
     @strawberry.mutation(description="Contract: POST /bookings/{bookingId}/dismiss.")
     async def dismiss_booking(self, info: Info, booking_id: UUID, user_id: UUID) -> BookingResult:
-        return Booking.of(
-            await records.dismiss_booking(info.context.ctx, booking_id, user_id), info.context
-        )
+        return Booking.of(await records.dismiss_booking(info.context.ctx, booking_id, user_id))
 
     @strawberry.mutation(description="Admin/scheduler: cancel an event and its live bookings.")
     async def cancel_event(self, info: Info, event_id: UUID) -> CancelEventResult:

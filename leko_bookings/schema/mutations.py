@@ -18,7 +18,6 @@ from leko_bookings.schema.errors import (
     ValidationError,
 )
 from leko_bookings.schema.inputs import EventInput, PaymentMethodInput
-from leko_bookings.schema.queries import order_of
 from leko_bookings.schema.types import BookingOrder, Event
 
 
@@ -61,7 +60,7 @@ class Mutation:
                 type=payment_method.type, method_id=payment_method.method_id
             ),
         )
-        return order_of(await ordering.book_events(info.context.ctx, data), info.context)
+        return BookingOrder.of(await ordering.book_events(info.context.ctx, data))
 
     @strawberry.mutation(
         description="Create or replace catalog events by eventId (admin, scheduler)."

@@ -10,29 +10,17 @@ import strawberry
 from leko_bookings.errors import NotFound
 from leko_bookings.resolvers import reading
 from leko_bookings.resolvers.common import PageRequest
-from leko_bookings.resolvers.views import OrderView
-from leko_bookings.schema.context import GraphQLContext, Info
+from leko_bookings.schema.context import Info
 from leko_bookings.schema.types import (
     Booking,
     BookingConnection,
     BookingOrder,
     BookingOrderConnection,
     PageInfo,
-    with_cardinalities,
+    selects,
 )
 
 DEFAULT_PAGE = 50
-
-
-def order_of(view: OrderView, context: GraphQLContext) -> BookingOrder:
-    return BookingOrder(
-        order_id=view.order.id,
-        user_id=view.order.user_id,
-        status=view.status,
-        payment_status=view.order.payment_status,
-        created_at=view.order.created_at,
-        bookings=[Booking.of(b, context) for b in view.bookings],
-    )
 
 
 @strawberry.type
@@ -42,8 +30,7 @@ class Query:
     )
     async def booking(self, info: Info, booking_id: UUID) -> Booking | None:
         try:
-            row = await reading.get_booking_row(info.context.ctx, booking_id)
-            return Booking.of_row(row, info.context)
+            return Booking.of(await reading.get_booking(info.context.ctx, booking_id))
         except NotFound:
             return None
 
@@ -63,11 +50,10 @@ class Query:
         query = reading.BookingFilter(
             user_id, event_id, start_at, end_at, PageRequest(first, after)
         )
-        page = await reading.list_booking_rows(info.context.ctx, query)
-        nodes = [Booking.of_row(row, info.context) for row in page.items]
-        await with_cardinalities(info, nodes, "nodes")
+        ranked = selects(info, "nodes", "serviceCardinality")
+        page = await reading.list_bookings(info.context.ctx, query, ranked)
         return BookingConnection(
-            nodes=nodes,
+            nodes=[Booking.of(b) for b in page.items],
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
         )
 
@@ -83,9 +69,7 @@ class Query:
     ) -> BookingOrderConnection:
         query = reading.OrderFilter(user_id, start_at, end_at, PageRequest(first, after))
         page = await reading.list_orders(info.context.ctx, query)
-        orders = [order_of(v, info.context) for v in page.items]
-        await with_cardinalities(info, [b for o in orders for b in o.bookings], "nodes", "bookings")
         return BookingOrderConnection(
-            nodes=orders,
+            nodes=[BookingOrder.of(o) for o in page.items],
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
         )

@@ -7,8 +7,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from tortoise import connections
@@ -177,3 +178,36 @@ def paginate_after(
     if limit is not None:
         query = query.limit(limit)
     return query
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def enum_of(kind: type[E]) -> dict[str, E]:
+    """A column's text (or the member itself) -> the member: a dict lookup, not `kind(value)`."""
+    return {member.value: member for member in kind}
+
+
+@cache  # once the models are initialised (their foreign key columns exist only from then)
+def _decoders(model: type[Model]) -> dict[str, Callable[[Any], Any]]:
+    meta = model._meta
+    return {
+        meta.fields_db_projection[name]: meta.fields_map[name].to_python_value
+        for name in meta.fields_db_projection
+    }
+
+
+def decoded_rows(
+    rows: list[Row], model: type[Model], related: type[Model]
+) -> list[tuple[Row, Row]]:
+    """The rows of a `select_related` query, each split into the model's columns and the related
+    model's (keyed by column name; values as PostgreSQL's driver returns them, SQLite's stored
+    text and integers decoded to the same types)."""
+    if not rows:
+        return []
+    own = [k for k in rows[0] if "." not in k]
+    joined = [(k, k.rsplit(".", 1)[1]) for k in rows[0] if "." in k]
+    if connections.get("default").capabilities.dialect == "postgres":
+        return [({k: r[k] for k in own}, {c: r[k] for k, c in joined}) for r in rows]
+    a, b = _decoders(model), _decoders(related)
+    return [({k: a[k](r[k]) for k in own}, {c: b[c](r[k]) for k, c in joined}) for r in rows]

@@ -1,0 +1,257 @@
+"""Bookings: the reads behind every booking the transports show (by id, the calendar list, an
+order's bookings), their serviceCardinality ranks, and the booking rows a rule locks and changes.
+
+The SQL of the month list is `_bookings_query` here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from tortoise.queryset import QuerySet
+
+from leko_bookings.models import (
+    Booking,
+    BookingStatus,
+    CanceledByRole,
+    CancellationReasonCode,
+    Event,
+)
+from leko_bookings.store.events import event_view, event_view_of_row
+from leko_bookings.store.sql import (
+    Compiled,
+    Params,
+    Row,
+    decoded_rows,
+    enum_of,
+    insert,
+    paginate_after,
+)
+from leko_bookings.store.views import BookingView, EventView
+
+Holding = Sequence[BookingStatus]
+"""The statuses that hold a seat (a rule: `resolvers/seats.py`); None where no rank is wanted."""
+
+_STATUS = enum_of(BookingStatus)
+_CANCELED_BY = enum_of(CanceledByRole)
+_REASON = enum_of(CancellationReasonCode)
+
+
+def _view(b: Row, event: EventView, rank: int | None) -> BookingView:
+    """A booking's columns (as the driver returns them, decoded) as its read model."""
+    canceled_by, reason = b["canceled_by_role"], b["cancellation_reason_code"]
+    return BookingView(
+        booking_id=b["id"],
+        order_id=b["order_id"],
+        user_id=b["user_id"],
+        coach_id=b["coach_id"],
+        event_id=b["event_id"],
+        start_at=b["start_at"],
+        end_at=b["end_at"],
+        booking_status=_STATUS[b["status"]],
+        completed=b["completed"],
+        note=b["note"],
+        canceled_at=b["canceled_at"],
+        canceled_by_role=None if canceled_by is None else _CANCELED_BY[canceled_by],
+        cancellation_reason_code=None if reason is None else _REASON[reason],
+        cancellation_reason_text=b["cancellation_reason_text"],
+        dismissed_at=b["dismissed_at"],
+        dispute_reason=b["dispute_reason"],
+        dispute_resolution=b["dispute_resolution"],
+        event=event,
+        service_cardinality=rank,
+    )
+
+
+def _columns(booking: Booking) -> Row:
+    meta = booking._meta
+    return {column: getattr(booking, name) for name, column in meta.fields_db_projection.items()}
+
+
+async def views_of(pairs: Sequence[tuple[Booking, Event]], holding: Holding) -> list[BookingView]:
+    """Booking models with their events (rows a rule just wrote) as read models, ranked (one
+    statement for them all)."""
+    rows = [_columns(b) for b, _ in pairs]
+    ranks = await _ranks(rows, holding)
+    return [
+        _view(row, event_view(event), ranks.get(row["id"]))
+        for row, (_, event) in zip(rows, pairs, strict=True)
+    ]
+
+
+async def _split_views(rows: list[Row], holding: Holding | None) -> list[BookingView]:
+    """Rows of a booking query with `select_related("event")` as read models (ranked unless
+    `holding` is None)."""
+    pairs = decoded_rows(rows, Booking, Event)
+    ranks = await _ranks([b for b, _ in pairs], holding) if holding is not None else {}
+    return [_view(b, event_view_of_row(e), ranks.get(b["id"])) for b, e in pairs]
+
+
+async def _ranks(bookings: list[Row], holding: Holding) -> dict[UUID, int]:
+    """1-based rank of each seat-holding booking among its athlete's seat-holding bookings with
+    the same coach, by start (then id). One statement for the batch, ranked by the database:
+    only the bookings asked for come back, and bookings starting after the last of them (which
+    cannot precede any) are not read."""
+    held = [b for b in bookings if _STATUS[b["status"]] in holding]
+    if not held:
+        return {}
+    p = Params()
+    users = p.any_of(list({b["user_id"] for b in held}), "uuid")
+    coaches = p.any_of(list({b["coach_id"] for b in held}), "uuid")
+    statuses = p.any_of([s.value for s in holding], "text")
+    last = p(max(b["start_at"] for b in held))
+    wanted = p.any_of([b["id"] for b in held], "uuid")
+    rows = await p.fetch(
+        'SELECT "id", "n" FROM (SELECT "id", ROW_NUMBER() OVER '
+        '(PARTITION BY "user_id", "coach_id" ORDER BY "start_at", "id") "n" FROM "booking" '
+        f'WHERE "user_id" {users} AND "coach_id" {coaches} AND "status" {statuses} '
+        f'AND "start_at" <= {last}) ranked WHERE "id" {wanted}'
+    )
+    return {row["id"] if isinstance(row["id"], UUID) else UUID(row["id"]): row["n"] for row in rows}
+
+
+def _booking_query(booking_id: UUID) -> QuerySet[Booking]:
+    """One booking with its event (the id is the primary key: at most one row)."""
+    return Booking.filter(id=booking_id).select_related("event").limit(1)
+
+
+_BOOKING_BY_ID = Compiled(_booking_query)
+
+
+async def booking_by_id(booking_id: UUID, holding: Holding) -> BookingView | None:
+    """One booking with its event and rank."""
+    views = await _split_views(await _BOOKING_BY_ID.rows(booking_id), holding)
+    return views[0] if views else None
+
+
+def _bookings_query(
+    user_id: UUID | None,
+    event_id: UUID | None,
+    start: datetime | None,
+    end: datetime | None,
+    after_moment: datetime | None,
+    after_id: UUID | None,
+    limit: int | None,
+) -> QuerySet[Booking]:
+    """Bookings of a user and/or an event overlapping [start, end), by start then id, after a
+    cursor's (start, id), at most `limit`; None leaves a condition out.
+
+    The user's listing is their calendar: bookings they dismissed are left out.
+    """
+    query = Booking.all().select_related("event")
+    if user_id is not None:
+        query = query.filter(user_id=user_id, dismissed_at__isnull=True)
+    if event_id is not None:
+        query = query.filter(event_id=event_id)
+    if start is not None:
+        query = query.filter(end_at__gt=start)
+    if end is not None:
+        query = query.filter(start_at__lt=end)
+    return paginate_after(query, "start_at", False, after_moment, after_id, limit)
+
+
+_BOOKINGS = Compiled(_bookings_query, UUID, UUID, datetime, datetime, datetime, UUID, int)
+
+
+async def list_bookings(
+    user_id: UUID | None,
+    event_id: UUID | None,
+    start: datetime | None,
+    end: datetime | None,
+    after: tuple[datetime | None, UUID | None, int | None],
+    holding: Holding | None,
+) -> list[BookingView]:
+    """The calendar list (see `_bookings_query`); `after` is a page's (moment, id, limit)."""
+    rows = await _BOOKINGS.rows(user_id, event_id, start, end, *after)
+    return await _split_views(rows, holding)
+
+
+async def bookings_of_orders(
+    order_ids: list[UUID], holding: Holding
+) -> dict[UUID, list[BookingView]]:
+    """The bookings of many orders at once, each with its event, by start (one query, and one
+    for the ranks of them all)."""
+    grouped: dict[UUID, list[BookingView]] = defaultdict(list)
+    if not order_ids:
+        return grouped
+    query = Booking.filter(order_id__in=order_ids).select_related("event")
+    bookings = await query.order_by("start_at", "id")
+    for view in await views_of([(b, b.event) for b in bookings], holding):
+        grouped[view.order_id].append(view)
+    return grouped
+
+
+async def get_booking(booking_id: UUID) -> Booking | None:
+    """A booking row, not locked (who may act on it is decided before any lock)."""
+    return await Booking.get_or_none(id=booking_id)
+
+
+async def lock_booking(booking_id: UUID) -> Booking:
+    """Inside a transaction: the booking row, locked (PostgreSQL; SQLite has one writer)."""
+    return await Booking.filter(id=booking_id).select_for_update().get()
+
+
+async def lock_booking_with_event(booking_id: UUID) -> Booking | None:
+    """Inside a transaction: the booking row locked (not its outer-joined event), event loaded."""
+    return (
+        await Booking.filter(id=booking_id)
+        .select_for_update(of=("booking",))
+        .select_related("event")
+        .first()
+    )
+
+
+async def save(booking: Booking, *fields: str) -> None:
+    """Write a changed booking (the named fields, or all)."""
+    await booking.save(update_fields=list(fields) or None)
+
+
+async def lock_live_ahead(event_id: UUID, statuses: Sequence[BookingStatus]) -> list[Booking]:
+    """Inside a transaction holding the event row: its bookings in `statuses`, locked in id
+    order."""
+    return list(
+        await Booking.filter(event_id=event_id, status__in=list(statuses))
+        .order_by("id")
+        .select_for_update()
+    )
+
+
+async def lock_started_pending(now: datetime, batch: int) -> list[Booking]:
+    """Up to `batch` Pending bookings whose start has come, locked (rows another run holds are
+    skipped), each with its event."""
+    return list(
+        await Booking.filter(status=BookingStatus.Pending, start_at__lte=now)
+        .order_by("id")
+        .limit(batch)
+        .select_for_update(skip_locked=True, of=("booking",))
+        .select_related("event")
+    )
+
+
+async def set_canceled(
+    bookings: Sequence[Booking], now: datetime, canceled_by: CanceledByRole
+) -> None:
+    """Mark these (locked) bookings Canceled at `now`, by `canceled_by`."""
+    await Booking.filter(id__in=[b.id for b in bookings]).update(
+        status=BookingStatus.Canceled,
+        canceled_at=now,
+        canceled_by_role=canceled_by,
+        updated_at=now,
+    )
+
+
+async def follow_event(
+    event_id: UUID, start: datetime, end: datetime, coach_id: UUID, now: datetime
+) -> None:
+    """A moved event moves its bookings (they show the event's current times and coach)."""
+    await Booking.filter(event_id=event_id).update(
+        start_at=start, end_at=end, coach_id=coach_id, updated_at=now
+    )
+
+
+async def create(bookings: Sequence[Booking]) -> None:
+    """New bookings, in one multi-row INSERT."""
+    await insert(bookings)

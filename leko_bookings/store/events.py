@@ -1,0 +1,167 @@
+"""Events (each with its one time slot): read models, the rows an order locks, what a user and
+the events already hold (read once they are locked), and the catalog's writes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from leko_bookings.models import (
+    BookingStatus,
+    Currency,
+    Eligibility,
+    Event,
+    EventStatus,
+    Level,
+    SlotPaymentMethod,
+    SlotType,
+)
+from leko_bookings.store.sql import Params, Row, as_instant, as_uuid, columns_of, enum_of
+from leko_bookings.store.views import EventView, TimeSlotView
+
+_EVENT_STATUS = enum_of(EventStatus)
+_SLOT_TYPE = enum_of(SlotType)
+_CURRENCY = enum_of(Currency)
+_PAYMENT = enum_of(SlotPaymentMethod)
+_LEVEL = enum_of(Level)
+_ELIGIBILITY = enum_of(Eligibility)
+
+
+def event_view_of_row(e: Row) -> EventView:
+    """An event's columns (driver values, or a model's attributes) as its read model."""
+    level, eligibility = e["level"], e["eligibility"]
+    timeslot = TimeSlotView(
+        time_slot_id=e["timeslot_id"],
+        start_time=e["slot_start_time"],
+        end_time=e["slot_end_time"],
+        number_of_participants=e["capacity"],
+        slot_type=_SLOT_TYPE[e["slot_type"]],
+        age_from=e["age_from"],
+        age_to=e["age_to"],
+        duration=e["duration"],
+        price=e["price"],
+        price_currency=_CURRENCY[e["price_currency"]],
+        payment_method=_PAYMENT[e["payment_method"]],
+        address_id=e["address_id"],
+        public=e["public"],
+        level=None if level is None else _LEVEL[level],
+        eligibility=None if eligibility is None else _ELIGIBILITY[eligibility],
+    )
+    return EventView(
+        event_id=e["id"],
+        coach_id=e["coach_id"],
+        sport_id=e["sport_id"],
+        start_at=e["start_at"],
+        end_at=e["end_at"],
+        event_status=_EVENT_STATUS[e["status"]],
+        timeslot=timeslot,
+    )
+
+
+def event_view(event: Event) -> EventView:
+    """An event model as its read model."""
+    meta = event._meta
+    return event_view_of_row(
+        {column: getattr(event, name) for name, column in meta.fields_db_projection.items()}
+    )
+
+
+async def lock_for_order(event_ids: Sequence[UUID]) -> dict[UUID, Event]:
+    """Inside a transaction: the requested events' rows locked in id order (no deadlocks between
+    orders); SQLite has one writer at a time."""
+    p = Params()
+    ids = p.any_of(list(event_ids), "uuid")
+    lock = " FOR UPDATE" if p.postgres else ""
+    rows = await p.fetch(
+        f'SELECT {columns_of(Event)} FROM "event" WHERE "id" {ids} ORDER BY "id"{lock}'
+    )
+    return {e.id: e for e in (Event._init_from_db(**row) for row in rows)}
+
+
+@dataclass(frozen=True, slots=True)
+class Commitments:
+    """What the user and the events already hold, read once the rows are locked."""
+
+    busy: list[tuple[datetime, datetime]]  # the user's live bookings and coached events
+    held: dict[UUID, int]  # seats held per requested event
+    upcoming: int  # the user's seats in events not started yet (the seat cap)
+
+
+async def commitments(
+    user_id: UUID, events: Sequence[Event], holding: Sequence[BookingStatus], now: datetime
+) -> Commitments:
+    """One statement, after the locks (its snapshot sees every order committed before them):
+    the user's seat-holding bookings and scheduled coached events overlapping the requested
+    span, the seats held in each requested event, and the user's seats starting after `now`."""
+    p = Params()
+    user, held_in = p(user_id), p.any_of([s.value for s in holding], "text")
+    lo, hi = p(min(e.start_at for e in events)), p(max(e.end_at for e in events))
+    ids = p.any_of([e.id for e in events], "uuid")
+    scheduled, at = p(EventStatus.Scheduled.value), p(now)
+    rows = await p.fetch(  # no untyped NULL opens a column: PostgreSQL types it by the first
+        'SELECT 1 "kind", NULL "a", NULL "b", "event_id", COUNT(*) "n" FROM "booking" '
+        f'WHERE "event_id" {ids} AND "status" {held_in} GROUP BY "event_id" '
+        'UNION ALL SELECT 0, "start_at", "end_at", NULL, NULL FROM "booking" '
+        f'WHERE "user_id" = {user} AND "status" {held_in} '
+        f'AND "start_at" < {hi} AND "end_at" > {lo} '
+        'UNION ALL SELECT 0, "start_at", "end_at", NULL, NULL FROM "event" '
+        f'WHERE "coach_id" = {user} AND "status" = {scheduled} '
+        f'AND "start_at" < {hi} AND "end_at" > {lo} '
+        'UNION ALL SELECT 2, NULL, NULL, NULL, COUNT(*) FROM "booking" '
+        f'WHERE "user_id" = {user} AND "status" {held_in} AND "start_at" > {at}'
+    )
+    busy, held, upcoming = [], {}, 0
+    for row in rows:
+        if row["kind"] == 0:
+            busy.append((as_instant(row["a"]), as_instant(row["b"])))
+        elif row["kind"] == 1:
+            held[as_uuid(row["event_id"])] = row["n"]
+        else:
+            upcoming = row["n"]
+    return Commitments(busy, held, upcoming)
+
+
+async def lock_event(event_id: UUID) -> Event | None:
+    """Inside a transaction: one event row, locked."""
+    return await Event.filter(id=event_id).select_for_update().first()
+
+
+async def lock_events(event_ids: Sequence[UUID]) -> dict[UUID, Event]:
+    """Inside a transaction: these events' rows (those that exist), locked in id order."""
+    found = await Event.filter(id__in=list(event_ids)).order_by("id").select_for_update()
+    return {e.id: e for e in found}
+
+
+async def lock_coached(coach_id: UUID) -> list[Event]:
+    """Inside a transaction: a coach's events, locked in id order."""
+    return list(await Event.filter(coach_id=coach_id).order_by("id").select_for_update())
+
+
+async def set_status(event: Event, status: EventStatus, now: datetime) -> None:
+    event.status = status
+    event.updated_at = now
+    await event.save(update_fields=["status", "updated_at"])
+
+
+async def create(events: Sequence[tuple[UUID, dict[str, Any]]], now: datetime) -> None:
+    """New events from their columns (see `resolvers/catalog.py`)."""
+    created = [Event(id=event_id, created_at=now, **columns) for event_id, columns in events]
+    if created:
+        await Event.bulk_create(created)
+
+
+async def replace(event_id: UUID, columns: dict[str, Any]) -> None:
+    await Event.filter(id=event_id).update(**columns)
+
+
+async def views(event_ids: Sequence[UUID]) -> list[EventView]:
+    """These events as read models, in the order given."""
+    by_id = {e.id: e for e in await Event.filter(id__in=list(event_ids))}
+    return [event_view(by_id[i]) for i in event_ids]
+
+
+async def get(event_id: UUID) -> Event | None:
+    return await Event.get_or_none(id=event_id)
