@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -12,13 +13,17 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leko_bookings.auth import Authenticator, Principal
-from leko_bookings.errors import validation
+from leko_bookings.db import database_unavailable
+from leko_bookings.errors import DomainError, ErrorCode, TooManyRequests, Unavailable, validation
 from leko_bookings.resolvers import rate_limits
 from leko_bookings.resolvers.context import Context
 from leko_bookings.settings import Settings
 
 TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 REQUEST_ID_HEADER = "x-request-id"
+RETRY_AFTER_SECONDS = 1  # after a dependency (database, token keys) could not be reached
+
+log = logging.getLogger("leko_bookings.errors")
 
 Clock = Callable[[], datetime]
 
@@ -78,7 +83,8 @@ class BodyTooLarge(HTTPException):
 
 class BodyLimitMiddleware:
     """Refuses request bodies over `max_bytes` (declared or streamed) with 413, before they are
-    buffered. The error surfaces where the body is read, so it gets the contract's body."""
+    buffered. The error surfaces where the body is read, so each transport renders it (REST
+    the contract's body, GraphQL a GraphQL error)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -109,6 +115,30 @@ def request_id(request: Request) -> str:
     return getattr(request.state, "request_id", None) or uuid.uuid4().hex
 
 
+def error_headers(request: Request, error: DomainError) -> dict[str, str]:
+    """What an error answer carries on either transport: the request id, when to retry (a rate
+    limit, a dependency unavailable) and the bearer challenge (401, RFC 6750)."""
+    headers = {REQUEST_ID_HEADER: request_id(request)}
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
+    elif isinstance(error, Unavailable):
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if error.code is ErrorCode.unauthorized:
+        headers["WWW-Authenticate"] = (
+            'Bearer error="invalid_token"' if request.headers.get("authorization") else "Bearer"
+        )
+    return headers
+
+
+def unreachable_database(request: Request, exc: BaseException) -> Unavailable | None:
+    """The error to answer when `exc` means the database cannot be reached (logged as a
+    warning), else None: the failure is another one."""
+    if not database_unavailable(exc):
+        return None
+    log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+    return Unavailable("The database cannot be reached right now; retry shortly.")
+
+
 async def check_traceparent(request: Request) -> None:
     if not getattr(request.state, "traceparent_ok", True):
         raise validation(
@@ -130,3 +160,13 @@ async def resolver_context(request: Request, principal: Principal) -> Context:
     ctx = Context(principal=principal, now=clock(), settings=settings)
     await rate_limits.take_request(ctx)
     return ctx
+
+
+def unexpected_failure(request: Request, exc: BaseException) -> DomainError:
+    """The error to answer for a failure nothing expected: 503 when the database cannot be
+    reached, else 500 `internal`, logged with its traceback (the client sees no detail)."""
+    if unavailable := unreachable_database(request, exc):
+        return unavailable
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    message = "Something went wrong on our side; the request id helps us find it."
+    return DomainError(ErrorCode.internal, message)

@@ -30,6 +30,7 @@ from leko_bookings.app import create_app
 from leko_bookings.auth import Authenticator
 from leko_bookings.settings import Settings
 from tests.conftest import SECRET, client_for
+from tests.graphql_errors import assert_graphql_error
 
 WRONG_SECRET = "another-secret-" + "y" * 40
 ISSUER = "https://id.le-ko.test/"
@@ -92,6 +93,13 @@ def assert_unauthorized(response: httpx.Response, endpoint: str = "GET /bookings
     assert error["requestId"] == response.headers["x-request-id"]
     challenge = response.headers["www-authenticate"]
     assert challenge.startswith("Bearer")
+    return error["message"]
+
+
+def assert_graphql_unauthorized(response: httpx.Response) -> str:
+    """401 on /graphql: a GraphQL error (`extensions.code`), with the bearer challenge."""
+    error = assert_graphql_error(response, 401, "unauthorized")
+    assert response.headers["www-authenticate"].startswith("Bearer")
     return error["message"]
 
 
@@ -211,7 +219,7 @@ async def test_bad_credentials_are_401_on_graphql(client, users, case):
         json={"query": ME_QUERY, "variables": {"userId": str(users.athlete)}},
         headers=headers,
     )
-    assert_unauthorized(r, "POST /graphql")
+    assert_graphql_unauthorized(r)
 
 
 async def test_graphql_with_a_good_token_is_200(client, users):
@@ -263,7 +271,7 @@ async def test_graphiql_page_is_served_without_a_token(client):
 @pytest.mark.parametrize("accept", ["application/json", "text/html"])
 async def test_graphql_query_over_get_without_token_is_401(client, accept):
     r = await client.get("/graphql", params={"query": "{ __typename }"}, headers={"Accept": accept})
-    assert_unauthorized(r, "GET /graphql")
+    assert_graphql_unauthorized(r)
 
 
 async def test_graphql_query_over_get_with_token_is_200(client, users):

@@ -1,5 +1,5 @@
-"""The GraphQL calendar's cost and the schema's execution shortcuts (issue 6), and what GraphQL
-errors are logged at which level (issue 5)."""
+"""The GraphQL calendar's cost (issue 6), and what GraphQL errors are logged at which level
+(issue 5)."""
 
 from __future__ import annotations
 
@@ -217,7 +217,7 @@ async def test_unexpected_errors_keep_error_level_with_a_traceback(
     async def broken(*args: object) -> None:
         raise RuntimeError("the disk is on fire")
 
-    monkeypatch.setattr(reading, "list_booking_rows", broken)
+    monkeypatch.setattr(reading, "list_bookings", broken)
     data = await gql(
         client,
         users.as_athlete,
@@ -228,73 +228,3 @@ async def test_unexpected_errors_keep_error_level_with_a_traceback(
     assert record.levelno == logging.ERROR
     assert record.exc_info is not None
     assert isinstance(record.exc_info[1], RuntimeError)
-
-
-# -- the executor's short paths answer what graphql-core answers -------------------------------
-
-DIFFERENTIAL_QUERIES = [
-    CALENDAR_QUERY,
-    "query($userId: UUID!) { bookings(userId: $userId, first: 2) { nodes { ...B } pageInfo"
-    " { hasNextPage endCursor } } } fragment B on Booking { id: bookingId bookingStatus"
-    " e: event { coach: coachId timeslot { price slotType level } } serviceCardinality"
-    " history { action toStatus actorRole } }",
-    "query($userId: UUID!) { bookingOrders(userId: $userId) { nodes { status bookings"
-    " { bookingId serviceCardinality timeslot { numberOfParticipants } } } } }",
-]
-
-
-async def run_both(client: Any, users: Users, query: str, monkeypatch: Any) -> list[Any]:
-    """The answer of the service's executor, then graphql-core's own (Strawberry's default)."""
-    from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-
-    from leko_bookings.schema import schema
-
-    answers = []
-    for executor in (None, StrawberryGraphQLCoreExecutionContext):
-        if executor is not None:
-            monkeypatch.setattr(schema, "execution_context_class", executor)
-        answers.append(
-            (
-                await client.post(
-                    "/graphql",
-                    json={"query": query, "variables": {"userId": str(users.athlete), **WINDOW}},
-                    headers=users.as_athlete,
-                )
-            ).json()
-        )
-    return answers
-
-
-@pytest.mark.parametrize("query", DIFFERENTIAL_QUERIES, ids=["calendar", "fragment", "orders"])
-async def test_the_short_paths_answer_as_graphql_core_does(
-    client, users, settings, query, monkeypatch
-):
-    await booked(client, users, settings, 5)
-    fast, plain = await run_both(client, users, query, monkeypatch)
-    assert "errors" not in fast, fast
-    assert fast == plain
-
-
-@pytest.mark.parametrize("bad", [None, "five", 2**40])
-async def test_an_error_below_an_object_goes_up_as_graphql_core_sends_it(
-    client, users, settings, monkeypatch, bad
-):
-    """A non-null field below the short object paths failing (null, a value Int refuses):
-    the same errors, paths and nulled data as graphql-core's."""
-    from leko_bookings.schema import types
-
-    await booked(client, users, settings, 3)
-    of = types.TimeSlot.of
-
-    def broken(e: Any) -> Any:
-        slot = of(e)
-        if e["price"] == 1001:  # the second booking's
-            slot.number_of_participants = bad
-        return slot
-
-    monkeypatch.setattr(types.TimeSlot, "of", broken)
-    fast, plain = await run_both(client, users, CALENDAR_QUERY, monkeypatch)
-    assert fast == plain
-    assert fast["data"] is None
-    [error] = fast["errors"]
-    assert error["path"] == ["bookings", "nodes", 1, "timeslot", "numberOfParticipants"]

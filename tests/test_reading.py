@@ -860,4 +860,4 @@ async def test_graphql_without_a_valid_token_is_http_401(client, users, authoriz
     )
     assert r.status_code == 401, r.text
     assert r.headers["www-authenticate"].startswith("Bearer")
-    assert r.json()["errors"][0]["code"] == "unauthorized"
+    assert r.json()["errors"][0]["extensions"]["code"] == "unauthorized"

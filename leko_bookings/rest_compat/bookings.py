@@ -12,11 +12,11 @@ from pydantic import BaseModel, BeforeValidator, StrictBool, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leko_bookings.http import check_traceparent, current_principal, resolver_context
-from leko_bookings.models import Booking
 from leko_bookings.resolvers import erasure, notify, ordering, reading, records
 from leko_bookings.resolvers.common import PageRequest
 from leko_bookings.resolvers.context import Context
-from leko_bookings.rest_compat.serialize import bookings_json, orders_json, rows_json
+from leko_bookings.rest_compat.responses import BOOK_EVENT_ERRORS, ERROR, ERRORS, error_responses
+from leko_bookings.rest_compat.serialize import booking_json, order_json
 
 
 def _plus_from_query(value: Any) -> Any:
@@ -41,7 +41,9 @@ RestCtx = Annotated[Context, Depends(rest_context)]
 router = APIRouter()
 
 
-@router.post("/bookings/notify", status_code=204)
+@router.post(
+    "/bookings/notify", status_code=204, responses=error_responses({400: ERRORS, 500: None})
+)
 async def notify_bookings(ctx: RestCtx, request: Request) -> Response:
     await notify.notify_bookings(ctx, request.app.state.channel)
     return Response(status_code=204)
@@ -56,27 +58,26 @@ async def _method_not_allowed(request: Request) -> Response:
 router.add_route("/bookings/notify", _method_not_allowed, methods=["GET"], include_in_schema=False)
 
 
-@router.post("/bookings", status_code=201)
+@router.post("/bookings", status_code=201, responses=error_responses({400: BOOK_EVENT_ERRORS}))
 async def book_events(ctx: RestCtx, body: ordering.BookEventsInput) -> JSONResponse:
     view = await ordering.book_events(ctx, body)
-    return JSONResponse((await orders_json([view]))[0], status_code=201)
+    return JSONResponse(order_json(view), status_code=201)
 
 
-@router.get("/bookings/orders")
+@router.get("/bookings/orders", responses=error_responses({400: ERRORS}))
 async def get_user_booking_orders(
     ctx: RestCtx, userId: Annotated[UUID, Query()], startAt: Instant = None, endAt: Instant = None
 ) -> JSONResponse:
     page = await reading.list_orders(ctx, reading.OrderFilter(userId, startAt, endAt))
-    return JSONResponse(await orders_json(page.items))
+    return JSONResponse([order_json(o) for o in page.items])
 
 
-@router.get("/bookings/{bookingId}")
+@router.get("/bookings/{bookingId}", responses=error_responses({400: ERRORS, 404: ERROR}))
 async def get_booking_by_id(ctx: RestCtx, bookingId: UUID) -> JSONResponse:
-    row = await reading.get_booking_row(ctx, bookingId)
-    return JSONResponse((await rows_json([row]))[0])
+    return JSONResponse(booking_json(await reading.get_booking(ctx, bookingId)))
 
 
-@router.get("/bookings")
+@router.get("/bookings", responses=error_responses({400: ERRORS}))
 async def get_bookings(
     ctx: RestCtx,
     userId: Annotated[UUID | None, Query()] = None,
@@ -85,8 +86,8 @@ async def get_bookings(
     endAt: Instant = None,
 ) -> JSONResponse:
     query = reading.BookingFilter(userId, eventId, startAt, endAt, PageRequest())
-    page = await reading.list_booking_rows(ctx, query)
-    return JSONResponse(await rows_json(page.items))
+    page = await reading.list_bookings(ctx, query)
+    return JSONResponse([booking_json(b) for b in page.items])
 
 
 class CompletedBody(BaseModel):
@@ -97,23 +98,25 @@ class NoteBody(BaseModel):
     note: StrictStr
 
 
-async def _booking_response(booking: Booking) -> JSONResponse:
-    return JSONResponse((await bookings_json([booking]))[0])
-
-
-@router.patch("/bookings/{bookingId}/completed")
+@router.patch(
+    "/bookings/{bookingId}/completed", responses=error_responses({400: ERRORS, 404: ERROR})
+)
 async def mark_booking_as_completed(
     ctx: RestCtx, bookingId: UUID, body: CompletedBody
 ) -> JSONResponse:
-    return await _booking_response(await records.mark_completed(ctx, bookingId, body.completed))
+    return JSONResponse(booking_json(await records.mark_completed(ctx, bookingId, body.completed)))
 
 
-@router.patch("/bookings/{bookingId}/note")
+@router.patch("/bookings/{bookingId}/note", responses=error_responses({400: ERRORS, 404: ERROR}))
 async def add_booking_note(ctx: RestCtx, bookingId: UUID, body: NoteBody) -> JSONResponse:
-    return await _booking_response(await records.add_note(ctx, bookingId, body.note))
+    return JSONResponse(booking_json(await records.add_note(ctx, bookingId, body.note)))
 
 
-@router.post("/bookings/{bookingId}/dismiss", status_code=204)
+@router.post(
+    "/bookings/{bookingId}/dismiss",
+    status_code=204,
+    responses=error_responses({400: ERRORS, 403: ERRORS, 404: ERROR}),
+)
 async def dismiss_booking(
     ctx: RestCtx, bookingId: UUID, userId: Annotated[UUID, Query()]
 ) -> Response:
@@ -121,7 +124,11 @@ async def dismiss_booking(
     return Response(status_code=204)
 
 
-@router.delete("/users", status_code=204)
+@router.delete(
+    "/users",
+    status_code=204,
+    responses=error_responses({400: ERRORS, 403: ERRORS, 404: ERRORS}),
+)
 async def delete_user_from_bookings(
     ctx: RestCtx,
     current_user_id: Annotated[UUID, Header(alias="x-current-user-id")],

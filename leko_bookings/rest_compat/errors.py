@@ -1,37 +1,47 @@
-"""One renderer for every REST error: the contract's bodies, never FastAPI's 422 or a stack."""
+"""One renderer for every REST error: the contract's bodies, never FastAPI's 422 or a stack.
+
+Every domain error, a database that cannot be reached, FastAPI's request validation and
+Starlette's HTTP errors are answered here. The body's shape is the one the matched route
+declares for the status (`responses.declared_body`: `Error`, `Errors` or the order's
+`BookEventErrorResponse`); without a matched route (an unknown path) it is `Errors`.
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from tortoise.exceptions import BaseORMException
 
-from leko_bookings.db import database_unavailable
-from leko_bookings.errors import DomainError, ErrorCode, TooManyRequests, Unavailable
-from leko_bookings.http import REQUEST_ID_HEADER, request_id
+from leko_bookings.errors import DomainError, ErrorCode
+from leko_bookings.http import (
+    error_headers,
+    request_id,
+    unexpected_failure,
+    unreachable_database,
+)
+from leko_bookings.rest_compat.responses import BOOK_EVENT_ERRORS, ERROR, declared_body
 
-log = logging.getLogger("leko_bookings.errors")
-
-# Where the contract types an error as a single `Error` rather than `Errors` (SPEC_NOTES).
-SINGLE_ERROR_404 = {
-    "GET /bookings/{bookingId}",
-    "PATCH /bookings/{bookingId}/completed",
-    "PATCH /bookings/{bookingId}/note",
-    "POST /bookings/{bookingId}/dismiss",
-}
-BOOK_EVENT_400 = "POST /bookings"
-GRAPHQL_PATH = "/graphql"
+# What a database that went away may raise (TimeoutError is an OSError); `unreachable_database`
+# decides, the rest go on to the catch-all 500.
+DATABASE_FAILURES: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    BaseORMException,
+)
 
 
-def endpoint_of(request: Request) -> str:
+def endpoint_of(request: Request, route: object = None) -> str:
     """`METHOD /path-template` as the contract names it (without the base path)."""
-    route = request.scope.get("route")
+    route = route or request.scope.get("route")
     path = getattr(route, "path", None) or request.url.path
     base = request.app.state.settings.base_path.rstrip("/")
     if base and path.startswith(base + "/"):
@@ -44,39 +54,31 @@ def error_response(
     error: DomainError,
     headers: Mapping[str, str] | None = None,
     status: int | None = None,
-    endpoint: str | None = None,
+    route: APIRoute | None = None,
 ) -> JSONResponse:
-    """The contract's body for this endpoint and status (by default the code's own status)."""
+    """The contract's body for the route's declaration of this status (by default the code's
+    own status; the route by default the matched one)."""
     status = status or error.status
-    endpoint = endpoint or endpoint_of(request)
-    rid = request_id(request)
+    route = route or request.scope.get("route")
     entry: dict[str, Any] = {
         "code": error.code.value,
         "message": error.message,
-        "endpoint": endpoint,
-        "requestId": rid,
+        "endpoint": endpoint_of(request, route),
+        "requestId": request_id(request),
     }
     body: dict[str, Any]
-    if status == 404 and endpoint in SINGLE_ERROR_404:
+    declared = declared_body(route, status)
+    if declared == ERROR:
         body = entry
-    elif status == 400 and endpoint == BOOK_EVENT_400:
-        body = entry | {
-            "errors": [
-                {"eventId": str(r.event_id), "bookingError": r.booking_error.value}
-                for r in error.refusals
-            ]
-        }
+    elif declared == BOOK_EVENT_ERRORS:
+        refusals = [
+            {"eventId": str(r.event_id), "bookingError": r.booking_error.value}
+            for r in error.refusals
+        ]
+        body = entry | {"errors": refusals}
     else:
-        if request.url.path.rstrip("/") == GRAPHQL_PATH:  # a GraphQL error as its clients read it
-            entry["extensions"] = error.extensions
         body = {"errors": [entry]}
-    all_headers = {REQUEST_ID_HEADER: rid, **(headers or {})}
-    if isinstance(error, TooManyRequests):
-        all_headers["Retry-After"] = str(error.retry_after)
-    if error.code is ErrorCode.unauthorized:
-        all_headers["WWW-Authenticate"] = (
-            'Bearer error="invalid_token"' if request.headers.get("authorization") else "Bearer"
-        )
+    all_headers = error_headers(request, error) | dict(headers or {})
     return JSONResponse(body, status_code=status, headers=all_headers)
 
 
@@ -111,16 +113,16 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(sorted({method for route in chosen for method in route.methods or ()}))
 
 
-def _empty_parameter(request: Request) -> tuple[str, str] | None:
-    """(endpoint, parameter) when the path is an operation's with a path parameter left empty
+def _empty_parameter(request: Request) -> tuple[APIRoute, str] | None:
+    """(route, parameter) when the path is an operation's with a path parameter left empty
     (`/v1/bookings//note`): a client sent an empty id, not a path that does not exist."""
     path = request.scope["path"]
     if "//" not in path:
         return None
     filled = path.replace("//", "/\0/")
-    base = request.app.state.settings.base_path.rstrip("/")
     for route in iter_route_contexts(request.app.routes):
-        if not isinstance(route.original_route, APIRoute):
+        original = route.original_route
+        if not isinstance(original, APIRoute):
             continue
         if request.method not in (route.methods or ()):
             continue
@@ -129,7 +131,7 @@ def _empty_parameter(request: Request) -> tuple[str, str] | None:
             continue
         empty = [name for name, value in match.groupdict().items() if value == "\0"]
         if empty:
-            return f"{request.method} {(route.path or '').removeprefix(base)}", empty[0]
+            return original, empty[0]
     return None
 
 
@@ -148,10 +150,10 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         if empty := _empty_parameter(request):
-            endpoint, name = empty
+            route, name = empty
             message = f"Invalid request: path.{name}: must be a UUID, not empty."
             error = DomainError(ErrorCode.validation, message)
-            return error_response(request, error, status=400, endpoint=endpoint)
+            return error_response(request, error, status=400, route=route)
         error = DomainError(ErrorCode.notFound, f"No such path: {request.url.path}.")
     elif exc.status_code == 405:
         error = DomainError(
@@ -164,22 +166,26 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, error, headers=exc.headers, status=exc.status_code)
 
 
+async def _database_failure(request: Request, exc: Exception) -> JSONResponse:
+    """The database unreachable: 503 `unexpected` with Retry-After. Rendered here rather than
+    by the catch-all handler of `Exception`, which Starlette re-raises once it has answered (the
+    server then logs a stack and drops the client's keep-alive connection). Other failures go
+    on to the catch-all (a logged 500)."""
+    error = unreachable_database(request, exc)
+    if error is None:
+        raise exc
+    return error_response(request, error)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    if database_unavailable(exc):
-        log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
-        error = Unavailable("The database cannot be reached right now; retry shortly.")
-        return error_response(request, error, headers={"Retry-After": "1"})
-    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(
-        request,
-        DomainError(
-            ErrorCode.internal, "Something went wrong on our side; the request id helps us find it."
-        ),
-    )
+    return error_response(request, unexpected_failure(request, exc))
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """The REST renderer for every error (domain errors include `Unavailable`: 503)."""
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http)
+    for failure in DATABASE_FAILURES:
+        app.add_exception_handler(failure, _database_failure)
     app.add_exception_handler(Exception, _unexpected)

@@ -14,15 +14,10 @@ from typing import Any
 
 import yaml
 
+from leko_bookings.rest_compat.responses import ADDED_RESPONSES, ERRORS
+
 CONTRACT = Path(__file__).with_name("contract.yaml")
-ERRORS_REF = {"$ref": "#/components/schemas/Errors"}
-ADDED_RESPONSES = {
-    "401": "Missing, malformed, expired or otherwise invalid bearer token.",
-    "403": "The caller may not do this.",
-    "413": "The request body is larger than the service accepts.",
-    "429": "Too many requests; retry after the time given in Retry-After.",
-    "503": "The database (or the token keys) cannot be reached right now; retry.",
-}
+ERRORS_REF = {"$ref": ERRORS}
 ORDER_STATUS = {
     "type": "string",
     "description": (

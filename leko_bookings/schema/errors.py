@@ -97,3 +97,12 @@ HANDLERS: list[strawberry.ExceptionHandler[Any, Any]] = [
     NotFoundHandler(),
     TooManyRequestsHandler(),
 ]
+
+# The union members every schema of the service declares (some appear only in unions).
+ERROR_TYPES: tuple[type, ...] = (
+    ValidationError,
+    ForbiddenError,
+    NotFoundError,
+    BookingRefused,
+    TooManyRequestsError,
+)

@@ -1,0 +1,62 @@
+"""The library internals the store's adapter uses (`store/sql.py: PRIVATE_API`), each touched
+here: an upgrade of tortoise-orm or pypika-tortoise that renames or drops one fails in this file
+first, not somewhere in a request. The behaviour built on them is tested in test_hot_paths.py."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from tortoise.models import Model
+
+from leko_bookings.models import Booking
+from leko_bookings.store import sql
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _resolve(dotted: str) -> tuple[type, str]:
+    module_name, owner, name = dotted.rsplit(".", 2)
+    return getattr(importlib.import_module(module_name), owner), name
+
+
+@pytest.mark.parametrize("dotted", sql.PRIVATE_API)
+def test_each_private_name_is_still_there(dotted: str, db) -> None:
+    owner, name = _resolve(dotted)
+    if owner is Model and name in ("_saved_in_db", "_meta"):
+        instance = Booking()  # instance attributes: set on every model instance
+        assert hasattr(instance, name)
+    elif name == "query":  # set by _make_query on a QuerySet
+        queryset = Booking.filter(id=None)
+        queryset._choose_db_if_not_chosen()
+        queryset._make_query()
+        assert hasattr(queryset.query, "get_parameterized_sql")
+    else:
+        assert callable(getattr(owner, name))
+
+
+def test_the_meta_fields_used_are_there(db) -> None:
+    meta = Booking._meta
+    assert {"fields_db_projection", "fields_map", "db_table"} <= set(dir(meta))
+    assert meta.fields_db_projection["event_id"] == "event_id"
+
+
+def test_the_libraries_with_private_names_are_pinned_exactly() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    for package in ("tortoise-orm", "pypika-tortoise"):
+        pinned = re.search(rf'"{package}==([^"]+)"', pyproject)
+        assert pinned, f"{package} must be pinned with == (the store uses its private API)"
+        assert version(package) == pinned.group(1)
+
+
+def test_no_private_name_is_used_outside_the_store() -> None:
+    names = {d.rsplit(".", 1)[1] for d in sql.PRIVATE_API if d.rsplit(".", 1)[1].startswith("_")}
+    for path in (ROOT / "leko_bookings").rglob("*.py"):
+        if path.parent.name == "store":
+            continue
+        text = path.read_text(encoding="utf-8")
+        used = [n for n in names if re.search(rf"\.{re.escape(n)}\b", text)]
+        assert not used, f"{path.relative_to(ROOT)} uses {used}: only store/ may"
