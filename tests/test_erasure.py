@@ -14,8 +14,8 @@ import pytest
 from tortoise import connections
 
 from leko_bookings.models import Booking, Event
-from leko_bookings.resolvers.seats import SEAT_HOLDING
 from leko_bookings.resolvers import erasure
+from leko_bookings.resolvers.seats import SEAT_HOLDING
 from tests.conftest import NOW
 from tests.factories import book, create_event, gql
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from leko_bookings.models import Notification, NotificationStatus
 from leko_bookings.resolvers.common import Page, PageRequest, check_page_size, page_bounds, page_of
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.reading import MAX_PAGE
-from leko_bookings.store.sql import paginate_after
+from leko_bookings.store import notifications
+from leko_bookings.store.views import NotificationView
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,20 +18,13 @@ class InboxFilter:
     page: PageRequest = field(default_factory=PageRequest)
 
 
-async def list_notifications(ctx: Context, q: InboxFilter) -> Page[Notification]:
+async def list_notifications(ctx: Context, q: InboxFilter) -> Page[NotificationView]:
     """The caller's own notifications (not the expired ones), newest first."""
     check_page_size(q.page, MAX_PAGE)
-    query = Notification.filter(recipient_id=ctx.principal.user_id).exclude(
-        status=NotificationStatus.Expired
-    )
-    if q.unread_only:
-        query = query.filter(read_at__isnull=True)
-    rows = await paginate_after(query, "created_at", True, *page_bounds(q.page))
+    rows = await notifications.inbox(ctx.principal.user_id, q.unread_only, *page_bounds(q.page))
     return page_of(rows, q.page, "created_at")
 
 
 async def mark_read(ctx: Context, notification_ids: list[UUID]) -> int:
     """Mark the caller's notifications read; others' ids are ignored. Returns how many changed."""
-    return await Notification.filter(
-        id__in=notification_ids, recipient_id=ctx.principal.user_id, read_at__isnull=True
-    ).update(read_at=ctx.now)
+    return await notifications.mark_read(notification_ids, ctx.principal.user_id, ctx.now)

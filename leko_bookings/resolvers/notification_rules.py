@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from leko_bookings.models import Booking, RecipientRole
+from leko_bookings.models import RecipientRole
 
 
 class Trigger(StrEnum):
@@ -103,8 +104,21 @@ def load_rules(path: Path | None) -> tuple[Rule, ...]:
     return rules
 
 
+class Parties(Protocol):
+    """A booking as a rule addresses it (a model or a read model): its id, athlete and coach."""
+
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def user_id(self) -> UUID: ...
+
+    @property
+    def coach_id(self) -> UUID: ...
+
+
 def recipients_of(
-    rule: Rule, booking: Booking, canceled_by_athlete: bool | None = None
+    rule: Rule, booking: Parties, canceled_by_athlete: bool | None = None
 ) -> list[tuple[UUID, RecipientRole]]:
     """(user id, role) pairs a rule addresses for a booking."""
     found: list[tuple[UUID, RecipientRole]] = []

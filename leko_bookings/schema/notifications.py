@@ -15,6 +15,7 @@ from leko_bookings.schema import enums  # noqa: F401 - the enums first, with the
 from leko_bookings.schema.context import Info
 from leko_bookings.schema.errors import ForbiddenError, ValidationError
 from leko_bookings.schema.types import PageInfo
+from leko_bookings.store.views import NotificationView
 
 
 @strawberry.type(description="What one notify run did.")
@@ -43,16 +44,16 @@ class Notification:
     read: bool
 
     @classmethod
-    def of(cls, n: models.Notification) -> Notification:
+    def of(cls, view: NotificationView) -> Notification:
         return cls(
-            id=n.id,
-            rule=n.rule,
-            booking_id=n.booking_id,
-            recipient_role=n.recipient_role,
-            status=n.status,
-            created_at=n.created_at,
-            sent_at=n.sent_at,
-            read=n.read_at is not None,
+            id=view.id,
+            rule=view.rule,
+            booking_id=view.booking_id,
+            recipient_role=view.recipient_role,
+            status=view.status,
+            created_at=view.created_at,
+            sent_at=view.sent_at,
+            read=view.read,
         )
 
 

@@ -25,6 +25,7 @@ from leko_bookings.store.sql import (
     Compiled,
     Params,
     Row,
+    column_values,
     decoded_rows,
     enum_of,
     insert,
@@ -66,15 +67,10 @@ def _view(b: Row, event: EventView, rank: int | None) -> BookingView:
     )
 
 
-def _columns(booking: Booking) -> Row:
-    meta = booking._meta
-    return {column: getattr(booking, name) for name, column in meta.fields_db_projection.items()}
-
-
 async def views_of(pairs: Sequence[tuple[Booking, Event]], holding: Holding) -> list[BookingView]:
     """Booking models with their events (rows a rule just wrote) as read models, ranked (one
     statement for them all)."""
-    rows = [_columns(b) for b, _ in pairs]
+    rows = [column_values(b) for b, _ in pairs]
     ranks = await _ranks(rows, holding)
     return [
         _view(row, event_view(event), ranks.get(row["id"]))

@@ -19,7 +19,16 @@ from leko_bookings.models import (
     SlotPaymentMethod,
     SlotType,
 )
-from leko_bookings.store.sql import Params, Row, as_instant, as_uuid, columns_of, enum_of
+from leko_bookings.store.sql import (
+    Params,
+    Row,
+    as_instant,
+    as_uuid,
+    column_values,
+    columns_of,
+    enum_of,
+    model_of,
+)
 from leko_bookings.store.views import EventView, TimeSlotView
 
 _EVENT_STATUS = enum_of(EventStatus)
@@ -63,10 +72,7 @@ def event_view_of_row(e: Row) -> EventView:
 
 def event_view(event: Event) -> EventView:
     """An event model as its read model."""
-    meta = event._meta
-    return event_view_of_row(
-        {column: getattr(event, name) for name, column in meta.fields_db_projection.items()}
-    )
+    return event_view_of_row(column_values(event))
 
 
 async def lock_for_order(event_ids: Sequence[UUID]) -> dict[UUID, Event]:
@@ -78,7 +84,7 @@ async def lock_for_order(event_ids: Sequence[UUID]) -> dict[UUID, Event]:
     rows = await p.fetch(
         f'SELECT {columns_of(Event)} FROM "event" WHERE "id" {ids} ORDER BY "id"{lock}'
     )
-    return {e.id: e for e in (Event._init_from_db(**row) for row in rows)}
+    return {e.id: e for e in (model_of(Event, row) for row in rows)}
 
 
 @dataclass(frozen=True, slots=True)

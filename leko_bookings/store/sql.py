@@ -19,6 +19,20 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 Row = dict[str, Any]
+M = TypeVar("M", bound=Model)
+
+# The private API of the pinned tortoise-orm (==1.1.9) and pypika-tortoise (==0.6.5) this
+# module uses, and nothing else in the code does (tests/test_private_api.py touches each name,
+# so an upgrade that changes one fails there first):
+PRIVATE_API = (
+    "tortoise.queryset.QuerySet._choose_db_if_not_chosen",  # Compiled: the connection's dialect
+    "tortoise.queryset.QuerySet._make_query",  # Compiled: build the statement without running it
+    "tortoise.queryset.QuerySet.query",  # Compiled: the built pypika query
+    "pypika_tortoise.queries.QueryBuilder.get_parameterized_sql",  # Compiled: its SQL and values
+    "tortoise.models.Model._init_from_db",  # model_of: a model from a hand-written row
+    "tortoise.models.Model._saved_in_db",  # insert: rows written by a multi-row INSERT
+    "tortoise.models.Model._meta",  # column names, fields and table of a model
+)
 
 
 def as_uuid(value: Any) -> UUID:
@@ -95,6 +109,17 @@ class Compiled:
         for position, index, as_text in slots:
             params[position] = str(values[index]) if as_text else values[index]
         return list(await conn.execute_query_dict(sql, params))
+
+
+def model_of(model: type[M], row: Row) -> M:
+    """A model instance from a hand-written SELECT of `columns_of(model)`."""
+    return model._init_from_db(**row)
+
+
+def column_values(instance: Model) -> Row:
+    """A model's values by column name, as a row of it holds them."""
+    meta = instance._meta
+    return {column: getattr(instance, name) for name, column in meta.fields_db_projection.items()}
 
 
 @cache  # once the models are initialised (their foreign key columns exist only from then)
