@@ -48,7 +48,21 @@ class Node:
 
 
 @strawberry.type
+class Profile:
+    """Fields without resolvers (attributes) guarded by a permission class or an extension: the
+    case a plan must leave to Strawberry (the old forked executor answered `secret`)."""
+
+    name: str
+    secret: str | None = strawberry.field(permission_classes=[DenyAll])
+    motto: str = strawberry.field(extensions=[Shout()])
+
+
+@strawberry.type
 class Query:
+    @strawberry.field
+    def profile(self) -> Profile:
+        return Profile(name="Ada", secret="the treasure", motto="onwards")
+
     @strawberry.field(permission_classes=[DenyAll])
     def secret(self) -> str | None:
         return "the treasure"
@@ -81,9 +95,27 @@ def test_the_service_schema_is_built_by_the_factory_on_strawberry_s_own_executio
     assert type(service_schema) is type(schema)
     assert len(service_schema.extensions) == len(schema.extensions) == len(EXTENSIONS)
     assert service_schema.exception_handlers == schema.exception_handlers
-    # No execution context class of our own: Strawberry's default.
-    assert Schema(query=Query).execution_context_class is schema.execution_context_class
-    assert service_schema.execution_context_class is schema.execution_context_class
+    # Strawberry's own execution context class; with compiled plans, that class extended by
+    # `schema/plans.py` (one public method, `complete_value`, overridden).
+    default = Schema(query=Query).execution_context_class
+    assert make_schema(Query, compiled_plans=False).execution_context_class is default
+    for planned in (schema, service_schema):
+        assert issubclass(planned.execution_context_class, default)
+        cls = planned.execution_context_class
+        overridden = {n for n in vars(cls) if hasattr(default, n) and not n.startswith("__")}
+        assert overridden == {"complete_value"}
+
+
+@pytest.mark.parametrize("plans", [True, False], ids=["plans", "no-plans"])
+async def test_attribute_fields_with_a_permission_class_or_an_extension(plans: bool):
+    planned = make_schema(Query, compiled_plans=plans)
+    result = await planned.execute("{ profile { name secret motto __typename } }")
+    assert result.data == {
+        "profile": {"name": "Ada", "secret": None, "motto": "ONWARDS", "__typename": "Profile"}
+    }
+    [error] = result.errors or []
+    assert error.message == "Nobody may read this."
+    assert error.path == ["profile", "secret"]
 
 
 async def test_a_permission_class_denies_the_field():

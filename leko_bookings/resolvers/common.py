@@ -6,9 +6,9 @@ import base64
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar, cast
+from typing import Generic, TypeVar
 from uuid import UUID
 
 from leko_bookings.errors import ValidationFailed, validation
@@ -93,7 +93,6 @@ class Page(Generic[T]):
     items: list[T]
     has_next_page: bool = False
     end_cursor: str | None = None
-    cursors: list[str] = field(default_factory=list)
 
 
 def encode_cursor(moment: datetime, row_id: UUID) -> str:
@@ -122,16 +121,9 @@ def page_bounds(page: PageRequest) -> tuple[datetime | None, UUID | None, int | 
     return moment, row_id, None if page.first is None else page.first + 1
 
 
-def page_of(
-    rows: list[T], page: PageRequest, key: Callable[[T], tuple[datetime, UUID]] | str
-) -> Page[T]:
-    """A page of rows read one beyond `page.first`, with each row's cursor of its `key`: the
-    (moment, id) it is ordered by, or the name of its moment attribute (the id: `id`)."""
+def page_of(rows: list[T], page: PageRequest, key: Callable[[T], tuple[datetime, UUID]]) -> Page[T]:
+    """A page of rows read one beyond `page.first`; its end cursor made of the last row's `key`
+    (the (moment, id) rows are ordered by). No other cursor is made: nothing shows one."""
     has_next = page.first is not None and len(rows) > page.first
     items = rows[: page.first] if has_next else rows
-    if isinstance(key, str):
-        moment = key
-        cursors = [encode_cursor(getattr(r, moment), cast(Any, r).id) for r in items]
-    else:
-        cursors = [encode_cursor(*key(r)) for r in items]
-    return Page(items, has_next, cursors[-1] if cursors else None, cursors)
+    return Page(items, has_next, encode_cursor(*key(items[-1])) if items else None)

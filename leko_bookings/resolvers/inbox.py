@@ -22,7 +22,7 @@ async def list_notifications(ctx: Context, q: InboxFilter) -> Page[NotificationV
     """The caller's own notifications (not the expired ones), newest first."""
     check_page_size(q.page, MAX_PAGE)
     rows = await notifications.inbox(ctx.principal.user_id, q.unread_only, *page_bounds(q.page))
-    return page_of(rows, q.page, "created_at")
+    return page_of(rows, q.page, lambda n: (n.created_at, n.id))
 
 
 async def mark_read(ctx: Context, notification_ids: list[UUID]) -> int:

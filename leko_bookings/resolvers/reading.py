@@ -90,4 +90,4 @@ async def list_orders(ctx: Context, q: OrderFilter) -> Page[OrderView]:
     page = page_of(orders, q.page, lambda o: (o.created_at, o.order_id))
     bookings = await booking_rows.bookings_of_orders([o.order_id for o in page.items], SEAT_HOLDING)
     views = [order_view(o, bookings.get(o.order_id, [])) for o in page.items]
-    return Page(views, page.has_next_page, page.end_cursor, page.cursors)
+    return Page(views, page.has_next_page, page.end_cursor)

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, StrictBool, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -16,7 +15,7 @@ from leko_bookings.resolvers import erasure, notify, ordering, reading, records
 from leko_bookings.resolvers.common import PageRequest
 from leko_bookings.resolvers.context import Context
 from leko_bookings.rest_compat.responses import BOOK_EVENT_ERRORS, ERROR, ERRORS, error_responses
-from leko_bookings.rest_compat.serialize import booking_json, order_json
+from leko_bookings.rest_compat.serialize import Json, booking_json, order_json
 
 
 def _plus_from_query(value: Any) -> Any:
@@ -59,22 +58,22 @@ router.add_route("/bookings/notify", _method_not_allowed, methods=["GET"], inclu
 
 
 @router.post("/bookings", status_code=201, responses=error_responses({400: BOOK_EVENT_ERRORS}))
-async def book_events(ctx: RestCtx, body: ordering.BookEventsInput) -> JSONResponse:
+async def book_events(ctx: RestCtx, body: ordering.BookEventsInput) -> Json:
     view = await ordering.book_events(ctx, body)
-    return JSONResponse(order_json(view), status_code=201)
+    return Json(order_json(view), status_code=201)
 
 
 @router.get("/bookings/orders", responses=error_responses({400: ERRORS}))
 async def get_user_booking_orders(
     ctx: RestCtx, userId: Annotated[UUID, Query()], startAt: Instant = None, endAt: Instant = None
-) -> JSONResponse:
+) -> Json:
     page = await reading.list_orders(ctx, reading.OrderFilter(userId, startAt, endAt))
-    return JSONResponse([order_json(o) for o in page.items])
+    return Json([order_json(o) for o in page.items])
 
 
 @router.get("/bookings/{bookingId}", responses=error_responses({400: ERRORS, 404: ERROR}))
-async def get_booking_by_id(ctx: RestCtx, bookingId: UUID) -> JSONResponse:
-    return JSONResponse(booking_json(await reading.get_booking(ctx, bookingId)))
+async def get_booking_by_id(ctx: RestCtx, bookingId: UUID) -> Json:
+    return Json(booking_json(await reading.get_booking(ctx, bookingId)))
 
 
 @router.get("/bookings", responses=error_responses({400: ERRORS}))
@@ -84,10 +83,10 @@ async def get_bookings(
     eventId: Annotated[UUID | None, Query()] = None,
     startAt: Instant = None,
     endAt: Instant = None,
-) -> JSONResponse:
+) -> Json:
     query = reading.BookingFilter(userId, eventId, startAt, endAt, PageRequest())
     page = await reading.list_bookings(ctx, query)
-    return JSONResponse([booking_json(b) for b in page.items])
+    return Json([booking_json(b) for b in page.items])
 
 
 class CompletedBody(BaseModel):
@@ -101,15 +100,13 @@ class NoteBody(BaseModel):
 @router.patch(
     "/bookings/{bookingId}/completed", responses=error_responses({400: ERRORS, 404: ERROR})
 )
-async def mark_booking_as_completed(
-    ctx: RestCtx, bookingId: UUID, body: CompletedBody
-) -> JSONResponse:
-    return JSONResponse(booking_json(await records.mark_completed(ctx, bookingId, body.completed)))
+async def mark_booking_as_completed(ctx: RestCtx, bookingId: UUID, body: CompletedBody) -> Json:
+    return Json(booking_json(await records.mark_completed(ctx, bookingId, body.completed)))
 
 
 @router.patch("/bookings/{bookingId}/note", responses=error_responses({400: ERRORS, 404: ERROR}))
-async def add_booking_note(ctx: RestCtx, bookingId: UUID, body: NoteBody) -> JSONResponse:
-    return JSONResponse(booking_json(await records.add_note(ctx, bookingId, body.note)))
+async def add_booking_note(ctx: RestCtx, bookingId: UUID, body: NoteBody) -> Json:
+    return Json(booking_json(await records.add_note(ctx, bookingId, body.note)))
 
 
 @router.post(

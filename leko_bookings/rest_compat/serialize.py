@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+from fastapi.responses import JSONResponse
+
 from leko_bookings.store.views import BookingView, OrderView, TimeSlotView
+
+
+class Json(JSONResponse):
+    """A JSON answer encoded by orjson: the bytes Starlette's JSONResponse writes (compact, UTF-8),
+    in a fraction of the time (a month list is ~50 bookings)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 def instant(value: datetime) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any
 
 import strawberry
@@ -33,6 +34,7 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionContext
 
 from leko_bookings.errors import DomainError, ErrorCode
+from leko_bookings.schema import plans
 from leko_bookings.schema.errors import ERROR_TYPES, HANDLERS
 
 MAX_DEPTH = 12
@@ -114,14 +116,32 @@ class Schema(strawberry.Schema):
         log_errors(errors, execution_context)
 
 
-def make_schema(query: type, mutation: type | None = None, types: Iterable[type] = ()) -> Schema:
-    """A schema of these root types executed as the service's: Strawberry's default execution,
-    the domain errors' union members and handlers, the extensions above, the error logs."""
+def make_schema(
+    query: type,
+    mutation: type | None = None,
+    types: Iterable[type] = (),
+    *,
+    compiled_plans: bool | None = None,
+) -> Schema:
+    """A schema of these root types executed as the service's: Strawberry's execution (with
+    compiled plans for plain selections unless `compiled_plans` is False or, by default,
+    `LEKO_GRAPHQL_COMPILED_PLANS=0`), the domain errors' union members and handlers, the
+    extensions above, the error logs."""
     extra: list[Any] = [*ERROR_TYPES, *types]
-    return Schema(
+    schema = Schema(
         query=query,
         mutation=mutation,
         types=extra,
         exception_handlers=HANDLERS,
         extensions=list(EXTENSIONS),
     )
+    on = plans.enabled() if compiled_plans is None else compiled_plans
+    if on and schema.config.default_resolver is getattr:
+
+        @cache
+        def field(type_name: str, field_name: str) -> Any:
+            return schema.get_field_for_type(field_name=field_name, type_name=type_name)
+
+        # The schema's own class (Strawberry's), read from its public attribute, with plans.
+        schema.execution_context_class = plans.planned(schema.execution_context_class, field)
+    return schema

@@ -1,0 +1,226 @@
+"""Compiled plans: a selection of plain fields completed in one pass, through graphql-core's
+public `execution_context_class` (Strawberry's `Schema(execution_context_class=...)`).
+
+graphql-core completes every field of an answer separately (resolve info, resolver, completion,
+coercion): about 3 µs a field, and a calendar month is ~1,500 fields. When graphql-core is about
+to complete a value (`complete_value`), this looks at the selection below it once per request and,
+if every field in it is plain, turns the value into its answer directly: each field read as the
+attribute Strawberry's default resolver reads, each leaf coerced by its type's own
+`coerce_output_value`, objects and lists walked as graphql-core walks them.
+
+A field is plain only if all of these hold; otherwise the value goes to graphql-core as usual:
+- it is a Strawberry field without a resolver, extension or permission class
+  (`StrawberryField.is_basic_field`), read with the default resolver (`getattr`), without
+  arguments, and carrying no directive but `@include`/`@skip` (which field collection, the
+  executor's own, has already applied) and no `@defer`;
+- its type is a scalar, an enum, an object type without `is_type_of`, or a list or non-null of
+  those (no interface or union: their runtime type is the executor's business), or it is
+  `__typename`;
+- no resolve middleware is installed (a schema extension's `resolve` hook runs per field).
+
+And if completing a planned value meets anything out of the ordinary — a null for a non-null
+field, a value that is awaitable or an exception, a list that is not a list, a coercion that
+fails — the plan gives up on that value and graphql-core completes it again from the start, so
+the data, errors, paths and nulled parents are graphql-core's own. Reading attributes of typed
+objects has no side effects, so doing it twice changes nothing.
+
+`LEKO_GRAPHQL_COMPILED_PLANS=0` turns plans off (graphql-core completes everything).
+`tests/test_graphql_plans.py` proves the answers equal, plans on and off.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    Undefined,
+)
+from graphql.execution import Executor
+from strawberry.types.field import StrawberryField
+
+ENV = "LEKO_GRAPHQL_COMPILED_PLANS"
+ALLOWED_DIRECTIVES = frozenset({"include", "skip"})
+
+Plan = Callable[[Any], Any]
+"""A value -> its completed answer; raises `GiveUp` where graphql-core must complete it."""
+
+
+class GiveUp(Exception):
+    """This value is not ordinary: graphql-core completes it."""
+
+
+_NO_PLAN = object()
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def planned(base: type[Executor], fields: Callable[[str, str], Any]) -> type[Any]:
+    """`base` (the schema's execution context class) completing plain selections by plans.
+    `fields(type_name, field_name)` is the Strawberry field behind a GraphQL field (or None)."""
+
+    class PlannedExecutionContext(base):  # type: ignore[valid-type, misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            manager = self.middleware_manager
+            self.plans_on = manager is None or not manager.middlewares
+            # (type, id(field details)) -> (the details, kept alive; their plan or _NO_PLAN)
+            self.plans: dict[tuple[Any, int], tuple[Any, Any]] = {}
+            self.plain_types: set[type] = {str, int, float, bool}
+
+        def complete_value(
+            self,
+            return_type: GraphQLOutputType,
+            field_details_list: Any,
+            info: Any,
+            path: Any,
+            result: Any,
+            position_context: Any,
+        ) -> Any:
+            if self.plans_on and result is not None:
+                plan = self.plan_of(return_type, field_details_list)
+                if plan is not _NO_PLAN:
+                    try:
+                        return plan(result)
+                    except Exception:
+                        pass
+            return super().complete_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+
+        def plan_of(self, return_type: GraphQLOutputType, field_details_list: Any) -> Any:
+            key = (return_type, id(field_details_list))
+            known = self.plans.get(key)
+            if known is None:
+                plan = _compile(self, return_type, field_details_list, fields)
+                known = self.plans[key] = (field_details_list, plan)
+            return known[1]
+
+        def check(self, value: Any) -> None:
+            """Give up on a value that is awaitable or an exception; remember plain types."""
+            if isinstance(value, BaseException) or self.is_awaitable(value):
+                raise GiveUp
+            self.plain_types.add(type(value))
+
+    return PlannedExecutionContext
+
+
+def _compile(
+    context: Any,
+    return_type: GraphQLOutputType,
+    field_details_list: Any,
+    fields: Callable[[str, str], Any],
+) -> Any:
+    """The plan of a value of `return_type` selected by `field_details_list`, or _NO_PLAN."""
+    if any(
+        fd.defer_usage is not None or _directives(fd.node) - ALLOWED_DIRECTIVES
+        for fd in field_details_list
+    ):
+        return _NO_PLAN
+    non_null = isinstance(return_type, GraphQLNonNull)
+    inner = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
+    if isinstance(inner, (GraphQLScalarType, GraphQLEnumType)):
+        return _leaf(context, inner, non_null)
+    if isinstance(inner, GraphQLList):
+        item = _compile(context, inner.of_type, field_details_list, fields)
+        return _NO_PLAN if item is _NO_PLAN else _list(item, non_null)
+    if isinstance(inner, GraphQLObjectType) and inner.is_type_of is None:
+        return _object(context, inner, field_details_list, fields, non_null)
+    return _NO_PLAN
+
+
+def _directives(node: Any) -> set[str]:
+    return {d.name.value for d in node.directives or ()}
+
+
+def _leaf(context: Any, leaf: GraphQLScalarType | GraphQLEnumType, non_null: bool) -> Plan:
+    coerce = leaf.coerce_output_value
+    plain = context.plain_types
+    check = context.check
+
+    def complete(value: Any) -> Any:
+        if value is None:
+            if non_null:
+                raise GiveUp
+            return None
+        if type(value) not in plain:
+            check(value)
+        coerced = coerce(value)
+        if coerced is None or coerced is Undefined:
+            raise GiveUp
+        return coerced
+
+    return complete
+
+
+def _list(item: Plan, non_null: bool) -> Plan:
+    def complete(value: Any) -> Any:
+        if value is None:
+            if non_null:
+                raise GiveUp
+            return None
+        if type(value) is not list and type(value) is not tuple:
+            raise GiveUp
+        return [item(v) for v in value]
+
+    return complete
+
+
+def _object(
+    context: Any,
+    object_type: GraphQLObjectType,
+    field_details_list: Any,
+    fields: Callable[[str, str], Any],
+    non_null: bool,
+) -> Any:
+    grouped_field_set, new_defer_usages, _ = context.collect_subfields(
+        object_type, field_details_list
+    )
+    if new_defer_usages:
+        return _NO_PLAN
+    steps: list[tuple[str, str | None, Any]] = []  # (response name, attribute, plan or value)
+    for response_name, details in grouped_field_set.items():
+        node = details[0].node
+        name = node.name.value
+        if name == "__typename":
+            steps.append((response_name, None, object_type.name))
+            continue
+        field = fields(object_type.name, name)
+        graphql_field = object_type.fields.get(name)
+        if (
+            graphql_field is None
+            or graphql_field.args
+            or any(d.node.arguments for d in details)
+            or not isinstance(field, StrawberryField)
+            or not field.is_basic_field
+        ):
+            return _NO_PLAN
+        plan = _compile(context, graphql_field.type, details, fields)
+        if plan is _NO_PLAN:
+            return _NO_PLAN
+        steps.append((response_name, field.python_name, plan))
+    plain = context.plain_types
+    check = context.check
+
+    def complete(value: Any) -> Any:
+        if value is None:
+            if non_null:
+                raise GiveUp
+            return None
+        if type(value) not in plain:
+            check(value)
+        answer: dict[str, Any] = {}
+        for response_name, attribute, step in steps:
+            answer[response_name] = step if attribute is None else step(getattr(value, attribute))
+        return answer
+
+    return complete
