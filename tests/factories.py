@@ -61,6 +61,34 @@ async def create_event(settings: Settings, now: datetime, **kwargs: Any) -> uuid
     return uuid.UUID(data["eventId"])
 
 
+async def coached_events(
+    settings: Settings,
+    users: Any,
+    count: int,
+    *,
+    first: int = 0,
+    hours: int = 13,
+    public: Any = lambda i: True,
+) -> list[uuid.UUID]:
+    """Events `first`..`first + count - 1` of the users' two coaches in turn, `hours` apart from
+    the day after NOW, priced 1000 + their number (`public(i)`: their slot's `public`)."""
+    from tests.conftest import NOW
+
+    day = NOW.replace(hour=6) + timedelta(days=1)
+    coaches = [users.coach, users.other_coach]
+    return [
+        await create_event(
+            settings,
+            NOW,
+            coach=coaches[i % 2],
+            start=day + timedelta(hours=hours * i),
+            public=public(i),
+            price=1000 + i,
+        )
+        for i in range(first, first + count)
+    ]
+
+
 def order_body(
     user: uuid.UUID, *events: uuid.UUID, payment: dict[str, Any] | None = None
 ) -> dict[str, Any]:

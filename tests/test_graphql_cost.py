@@ -15,7 +15,7 @@ from bench.sqlcount import counting_statements
 from leko_bookings.resolvers import reading
 from leko_bookings.settings import Settings
 from tests.conftest import NO_RATE_LIMITS, NOW, SECRET, Users
-from tests.factories import book, create_event, gql
+from tests.factories import book, coached_events, gql
 
 DAY = NOW.replace(hour=6) + timedelta(days=1)  # 2026-06-02T06:00:00Z
 WINDOW = {"startAt": "2026-06-01T00:00:00Z", "endAt": "2026-08-01T00:00:00Z"}
@@ -37,17 +37,7 @@ async def booked(
 ) -> list[uuid.UUID]:
     """Events `first`..`first + count - 1`, 13 hours apart, of two coaches in turn, booked by
     the athlete."""
-    coaches = [users.coach, users.other_coach]
-    events = [
-        await create_event(
-            settings,
-            NOW,
-            coach=coaches[i % 2],
-            start=DAY + timedelta(hours=13 * i),
-            price=1000 + i,
-        )
-        for i in range(first, first + count)
-    ]
+    events = await coached_events(settings, users, count, first=first)
     for k in range(0, count, 20):
         r = await book(client, users.as_athlete, users.athlete, *events[k : k + 20])
         assert r.status_code == 201, r.text

@@ -144,22 +144,32 @@ def _directives(node: Any) -> set[str]:
 
 def _leaf(context: Any, leaf: GraphQLScalarType | GraphQLEnumType, non_null: bool) -> Plan:
     coerce = leaf.coerce_output_value
+
+    def complete(value: Any) -> Any:
+        coerced = coerce(value)
+        if coerced is None or coerced is Undefined:
+            raise GiveUp
+        return coerced
+
+    return _guarded(context, complete, non_null)
+
+
+def _guarded(context: Any, complete: Plan, non_null: bool) -> Plan:
+    """`complete` for a value that is there and plain; a null is null (or, for a non-null
+    field, given up on)."""
     plain = context.plain_types
     check = context.check
 
-    def complete(value: Any) -> Any:
+    def guarded(value: Any) -> Any:
         if value is None:
             if non_null:
                 raise GiveUp
             return None
         if type(value) not in plain:
             check(value)
-        coerced = coerce(value)
-        if coerced is None or coerced is Undefined:
-            raise GiveUp
-        return coerced
+        return complete(value)
 
-    return complete
+    return guarded
 
 
 def _list(item: Plan, non_null: bool) -> Plan:
@@ -208,19 +218,11 @@ def _object(
         if plan is _NO_PLAN:
             return _NO_PLAN
         steps.append((response_name, field.python_name, plan))
-    plain = context.plain_types
-    check = context.check
 
     def complete(value: Any) -> Any:
-        if value is None:
-            if non_null:
-                raise GiveUp
-            return None
-        if type(value) not in plain:
-            check(value)
         answer: dict[str, Any] = {}
         for response_name, attribute, step in steps:
             answer[response_name] = step if attribute is None else step(getattr(value, attribute))
         return answer
 
-    return complete
+    return _guarded(context, complete, non_null)
