@@ -1,4 +1,5 @@
-"""The app factory: REST compatibility paths, GraphQL, the served contract, the error renderers."""
+"""The app factory: REST compatibility paths, GraphQL, the served contract, the error renderers,
+the browser pages (ui.py)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from tortoise.contrib.fastapi import RegisterTortoise
 
-from leko_bookings import __version__
+from leko_bookings import __version__, ui
 from leko_bookings.auth import Authenticator
 from leko_bookings.channels import Channel, channel_from_settings
 from leko_bookings.db import tortoise_config
@@ -18,9 +18,11 @@ from leko_bookings.http import BodyLimitMiddleware, Clock, RequestIdMiddleware, 
 from leko_bookings.rest_compat.bookings import router as bookings_router
 from leko_bookings.rest_compat.errors import install_error_handlers
 from leko_bookings.rest_compat.openapi import served_document
-from leko_bookings.schema import schema
+from leko_bookings.schema import schema, sdl
 from leko_bookings.schema.endpoint import graphql_router
 from leko_bookings.settings import Settings, get_settings
+
+GRAPHQL_PATH = "/graphql"
 
 
 def create_app(
@@ -64,15 +66,13 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)  # outermost: every answer carries the request id
     install_error_handlers(app)  # REST's; /graphql renders its own (schema/endpoint.py)
     app.include_router(bookings_router, prefix=base)
-    app.include_router(graphql_router(schema), prefix="/graphql")
+    app.include_router(graphql_router(schema), prefix=GRAPHQL_PATH)
     document = served_document(base)
 
     @app.get(f"{base}/openapi.json", include_in_schema=False)
     async def openapi_json() -> JSONResponse:
         return JSONResponse(document)
 
-    @app.get(f"{base}/docs", include_in_schema=False)
-    async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=f"{base}/openapi.json", title="LE-KO Bookings")
+    ui.install(app, base=base, graphql=GRAPHQL_PATH, sdl=sdl())  # pages that work offline
 
     return app

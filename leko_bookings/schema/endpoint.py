@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from strawberry.fastapi import GraphQLRouter
@@ -27,6 +27,7 @@ from strawberry.schema import BaseSchema
 from leko_bookings.errors import DomainError, ErrorCode
 from leko_bookings.http import error_headers, request_id, unexpected_failure
 from leko_bookings.schema.context import get_context
+from leko_bookings.ui import graphiql_page
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -85,10 +86,15 @@ class GraphQLErrorRoute(APIRoute):
 
 class GraphQLEndpoint(GraphQLRouter):
     """Strawberry's FastAPI router answering with orjson (a calendar's answer is ~40 kB), its
-    request errors rendered by `GraphQLErrorRoute`."""
+    request errors rendered by `GraphQLErrorRoute`, its GraphiQL page ours (leko_bookings/ui.py)."""
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        """Our GraphiQL page (every file from /static: works offline) instead of Strawberry's,
+        which loads its scripts from a CDN."""
+        return graphiql_page(request.url.path)
 
 
 def graphql_router(schema: BaseSchema) -> GraphQLEndpoint:
