@@ -25,9 +25,8 @@ os.environ.setdefault("AERICH_NO_TORTOISE_V1_WARNING", "1")
 
 from bench import plans, report
 from bench.datagen import Sizes
+from bench.scenarios import SCENARIOS
 from bench.suite import Options, header, problems, run, save
-
-SCENARIOS = ("get_by_id", "month_list", "graphql_calendar", "post_bookings")
 
 
 def _processes(text: str) -> tuple[int, ...]:
@@ -97,12 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     result = asyncio.run(run(options))
     print()
     print(report.render(result["table"], result["scaling"], header(result)))
-    statements = ", ".join(
-        f"{k} {v['statements']}" for k, v in result["sql_statements_per_request"].items()
-    )
     print()
     print(report.cpu_table(result["runs"]))
-    print(f"\nSQL statements per request (service, BEGIN/COMMIT not counted): {statements}")
+    print("\n" + report.statements_line(result["sql_statements_per_request"]))
     print()
     print(plans.render(result["plans"]))
     print()

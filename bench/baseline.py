@@ -1,8 +1,9 @@
 """The baseline: the smallest honest FastAPI + asyncpg app answering the bench's requests.
 
 What a developer would write by hand for the same contract: no ORM, no GraphQL, no dataloaders.
-It answers `GET /v1/bookings/{bookingId}`, `GET /v1/bookings?userId|eventId&startAt&endAt` and
-`POST /v1/bookings` with the same JSON bodies (byte for byte), the same status codes, the same
+It answers `GET /v1/bookings/{bookingId}`, `GET /v1/bookings?userId|eventId&startAt&endAt`,
+`POST /v1/bookings` and the week-of-events GraphQL request (`bench/week.py`: that one document
+only, no GraphQL library) with the same JSON bodies (byte for byte), the same status codes, the same
 HS256 bearer check, the same `traceparent` / `x-request-id` handling, and the same SQL statements
 as the service issues for them. Orders follow the same rules in one transaction: the per-user
 advisory lock, the events locked `FOR UPDATE` in id order, then one statement for the seats held
@@ -758,6 +759,9 @@ def create_app() -> FastAPI:
     app.add_api_route("/v1/bookings/{bookingId}", get_booking, methods=["GET"])
     app.add_api_route("/v1/bookings", list_bookings, methods=["GET"])
     app.add_api_route("/v1/bookings", book_events, methods=["POST"], status_code=201)
+    from bench.week import graphql_week  # (bench.week builds on this module)
+
+    app.add_api_route("/graphql", graphql_week, methods=["POST"])
     return app
 
 

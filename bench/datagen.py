@@ -17,14 +17,17 @@ Shapes (deterministic for a seed; dates relative to the run's hour):
 - orders hold one booking (85%) or two; every booking has its history (Booked, then Canceled /
   Completed where it applies) and its `bookingCreated` notification (sent);
 - a *pool* of future events (from tomorrow on, for two weeks) is left without bookings: the POST
-  scenario books them, and the bench deletes what it booked there after each run.
+  scenario books them, and the bench deletes what it booked there after each run;
+- the *week* (3 days before the run's day to 4 days after): the busiest coaches of that week,
+  each with athletes who have booked them, for the week-of-events scenario (its first pair: an
+  athlete holding a seat in one of the coach's events that week).
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -37,6 +40,9 @@ CELL = timedelta(minutes=30)
 # The default seat cap (LEKO_MAX_UPCOMING_SEATS_PER_USER, 30) less the largest order the POST
 # scenario sends (3 events): an athlete holding more could see an order refused by the cap.
 POST_USER_MAX_UPCOMING = 30 - 3  # events start on the half hour; overlap is checked on these cells
+WEEK_COACHES = 50  # the busiest coaches of the week
+WEEK_ATHLETES_PER_COACH = 20
+WEEK_PAIRS_PER_ATHLETE = 2  # the load spread over enough athletes that no request limit refuses
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +96,8 @@ class Dataset:
     # order the scenario sends (it sends each of them one order in turn, see scenarios.build)
     post_users: list[UUID]
     past_event: UUID  # a past, scheduled event (an order for it is refused)
+    week: tuple[datetime, datetime]  # the week-of-events window [start, end)
+    week_views: list[tuple[UUID, UUID]]  # (coach, athlete): an athlete looking at a coach's week
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -432,6 +440,36 @@ def _month_window(now: datetime) -> tuple[datetime, datetime]:
     return last_month_end.replace(day=1, hour=0, minute=0, second=0, microsecond=0), first_this
 
 
+def _week_window(now: datetime) -> tuple[datetime, datetime]:
+    """Seven days around now: past, starting soon and bookable events."""
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=3)
+    return start, start + timedelta(days=7)
+
+
+def _week_views(
+    gen: _Generator, week: tuple[datetime, datetime], heavy: set[UUID]
+) -> list[tuple[UUID, UUID]]:
+    """(coach, athlete) pairs: the week's busiest coaches, each with athletes who booked them
+    (those holding a seat in the coach's week first), no athlete in more than two pairs and no
+    heavy athlete (the month scenarios' users); the first pair holds such a seat."""
+    start, end = week
+    in_week = Counter(e.coach for e in gen.events if e.start < end and e.end > start)
+    coaches = {c for c, _ in in_week.most_common(WEEK_COACHES)}
+    athletes: dict[UUID, dict[UUID, bool]] = defaultdict(dict)
+    for b in gen.bookings:  # (id, user, coach, start, end, status, ...)
+        if b[2] in coaches and b[1] not in heavy:
+            holds = b[3] < end and b[4] > start and b[5] in tables.SEAT_HOLDING
+            athletes[b[2]][b[1]] = athletes[b[2]].get(b[1], False) or holds
+    pairs, used = [], Counter[UUID]()
+    for coach in sorted(coaches, key=lambda c: (-in_week[c], c)):
+        ranked = sorted(athletes[coach].items(), key=lambda a: (not a[1], a[0]))
+        chosen = [a for a, _ in ranked if used[a] < WEEK_PAIRS_PER_ATHLETE]
+        used.update(chosen[:WEEK_ATHLETES_PER_COACH])
+        pairs += [(coach, a) for a in chosen[:WEEK_ATHLETES_PER_COACH]]
+    first = next((i for i, (c, a) in enumerate(pairs) if athletes[c][a]), 0)
+    return pairs[first:] + pairs[:first]
+
+
 def generate(sizes: Sizes, now: datetime, seed: int = 6) -> tuple[Dataset, _Generator]:
     gen = _Generator(sizes, now, seed)
     gen.make_events()
@@ -457,6 +495,8 @@ def generate(sizes: Sizes, now: datetime, seed: int = 6) -> tuple[Dataset, _Gene
         pool=[(e.id, e.capacity) for e in pool],
         post_users=roomy,
         past_event=past.id,
+        week=_week_window(now),
+        week_views=_week_views(gen, _week_window(now), heavy_ids),
         counts={
             "coaches": sizes.coaches,
             "events": len(gen.events),

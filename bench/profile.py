@@ -29,10 +29,8 @@ import httpx
 from fastapi import FastAPI
 
 from bench.datagen import Sizes, generate, load, now_hour
-from bench.scenarios import Scenario, build, reset_pool
+from bench.scenarios import SCENARIOS, Scenario, build, reset_pool
 from bench.suite import _dsn, _migrate, _with_database
-
-SCENARIOS = ("get_by_id", "month_list", "graphql_calendar", "post_bookings")
 
 
 @asynccontextmanager

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-# Issue 6's goals: service / baseline throughput in one run (the calendar against the
-# baseline's REST month list), 1 server process.
-GOALS = {"get_by_id": 0.5, "month_list": 0.5, "graphql_calendar": 0.35, "post_bookings": 0.5}
+# Issue 6's goals (and issue 12's week of events): service / baseline throughput in one run (the
+# calendar against the baseline's REST month list), 1 server process.
+GOALS = {
+    "get_by_id": 0.5,
+    "month_list": 0.5,
+    "graphql_calendar": 0.35,
+    "graphql_week": 0.4,
+    "post_bookings": 0.5,
+}
+# At most this many SQL statements per request of the service (BEGIN/COMMIT not counted).
+STATEMENT_GOALS = {"graphql_calendar": 4, "graphql_week": 4}
 SCALING_GOAL = 1.6  # 2 processes / 1 process, on reads
 TAIL_GOAL = 4.0  # p99 / p50
-READS = ("get_by_id", "month_list", "graphql_calendar")
+READS = ("get_by_id", "month_list", "graphql_calendar", "graphql_week")
 
 
 def percentile(ordered: list[float], q: float) -> float | None:
@@ -207,3 +215,15 @@ def cpu_table(runs: list[dict[str, Any]]) -> str:
             f"  {' / '.join(str(w) for w in c.get('workers_pct', [])[: r['processes']])}"
         )
     return "\n".join(lines)
+
+
+def statements_line(counted: dict[str, Any]) -> str:
+    """SQL statements per request of each scenario, with its goal where it has one."""
+    parts = []
+    for name, entry in counted.items():
+        goal = STATEMENT_GOALS.get(name)
+        verdict = (
+            "" if goal is None else f" ({'ok' if entry['statements'] <= goal else 'NO'} <= {goal})"
+        )
+        parts.append(f"{name} {entry['statements']}{verdict}")
+    return "SQL statements per request (service, BEGIN/COMMIT not counted): " + ", ".join(parts)

@@ -15,6 +15,7 @@ import httpx
 
 from bench import tables
 from bench.datagen import Dataset
+from bench.week import WEEK_QUERY
 from leko_bookings.auth import mint_token
 from leko_bookings.settings import Settings
 
@@ -34,6 +35,7 @@ query Calendar($userId: UUID!, $startAt: DateTime!, $endAt: DateTime!) {
   }
 }
 """.strip()
+SCENARIOS = ("get_by_id", "month_list", "graphql_calendar", "graphql_week", "post_bookings")
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 POST_CONCURRENCY = 50
 MAX_ORDERS = 20_000
@@ -85,6 +87,11 @@ class Requests:
         variables = {"userId": str(user), "startAt": _z(start), "endAt": _z(end)}
         return self.post(user, "/graphql", {"query": CALENDAR_QUERY, "variables": variables})
 
+    def week(self, coach: UUID, athlete: UUID, data: Dataset) -> dict[str, Any]:
+        start, end = data.week
+        variables = {"from": _z(start), "to": _z(end), "coachId": str(coach)}
+        return self.post(athlete, "/graphql", {"query": WEEK_QUERY, "variables": variables})
+
     def order(self, user: UUID, events: list[UUID]) -> dict[str, Any]:
         body = {
             "userId": str(user),
@@ -129,6 +136,13 @@ def build(data: Dataset, secret: str, concurrency: int, seed: int) -> list[Scena
             [req.calendar(user, data) for user in data.heavy],
             concurrency,
             "month_list",
+        ),
+        Scenario(
+            "graphql_week",
+            "GraphQL events(from, to, coachId): a coach's week with availability",
+            [req.week(coach, athlete, data) for coach, athlete in data.week_views],
+            concurrency,
+            "graphql_week",
         ),
         Scenario(
             "post_bookings",
@@ -298,6 +312,7 @@ async def equivalence(
             by_name["graphql_calendar"].requests[0],
             by_name["month_list"].requests[0],
         ),
+        "graphql_week": await _same(service, baseline, by_name["graphql_week"].requests[0]),
         "post_bookings_refused": await _same(
             service, baseline, req.order(user, [data.past_event, free_event])
         ),

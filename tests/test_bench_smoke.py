@@ -19,7 +19,7 @@ from bench import plans
 from tests.conftest import PG_ADMIN_URL
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = {"get_by_id", "month_list", "graphql_calendar", "post_bookings"}
+SCENARIOS = {"get_by_id", "month_list", "graphql_calendar", "graphql_week", "post_bookings"}
 
 pytestmark = pytest.mark.postgres_only
 
@@ -71,6 +71,7 @@ def test_the_baseline_answers_what_the_service_answers(smoke: dict[str, Any]) ->
         "get_by_id",
         "month_list",
         "graphql_calendar",
+        "graphql_week",
         "post_bookings_refused",
         "post_bookings_accepted",
     }

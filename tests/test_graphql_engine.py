@@ -11,9 +11,10 @@ from typing import Annotated, Any, ClassVar
 
 import pytest
 import strawberry
-from graphql import DocumentNode
+from graphql import DocumentNode, Undefined
 from strawberry.extensions import FieldExtension, SchemaExtension
 from strawberry.permission import BasePermission
+from strawberry.types.field import StrawberryField
 
 from leko_bookings.errors import NotFound
 from leko_bookings.schema import schema as service_schema
@@ -208,3 +209,34 @@ async def test_documents_over_the_token_limit_are_refused():
     result = await schema.execute("{ " + "greeting " * MAX_TOKENS + "}")
     assert result.errors
     assert "token" in result.errors[0].message.lower()
+
+
+class Loud(StrawberryField):
+    """A field class of its own (as libraries such as strawberry-django make): its result is not
+    the attribute, so a plan must leave it to Strawberry."""
+
+    def get_result(self, source: Any, info: Any, args: Any, kwargs: Any) -> Any:
+        return super().get_result(source, info, args, kwargs).upper()
+
+
+@strawberry.type
+class Thing:
+    name: str
+    loud: str = Loud()
+    maybe: str | None = None
+
+
+@strawberry.type
+class ThingQuery:
+    @strawberry.field
+    def thing(self) -> Thing:
+        return Thing(name="ada", loud="hello", maybe=Undefined)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("plans", [True, False], ids=["plans", "no-plans"])
+async def test_a_field_class_of_its_own_and_undefined_answer_as_strawberry_does(plans: bool):
+    result = await make_schema(ThingQuery, compiled_plans=plans).execute(
+        "{ thing { name loud maybe } }"
+    )
+    assert result.errors is None
+    assert result.data == {"thing": {"name": "ada", "loud": "HELLO", "maybe": None}}

@@ -101,3 +101,13 @@ async def test_a_good_request_is_unchanged(client, users: Users, method):
         r = await client.post("/graphql", json=QUERY, headers=users.as_athlete)
     assert r.status_code == 200, r.text
     assert r.json() == {"data": {"__typename": "Query"}}
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+async def test_other_methods_on_graphql_are_a_graphql_shaped_405(client, users, method):
+    r = await client.request(method, "/graphql", headers=users.as_athlete)
+    assert r.status_code == 405
+    assert r.headers["allow"] == "GET, POST"
+    [error] = r.json()["errors"]
+    assert error["extensions"]["code"] == "validation"
+    assert method in error["message"]

@@ -131,9 +131,11 @@ def book_event_validation(r, *mentions: str) -> str:
 
 
 def gql_error(data: dict[str, Any], *mentions: str) -> dict[str, Any]:
-    """A query refused with a GraphQL error (no data); the error."""
-    assert data.get("data") is None, data
+    """A request refused with a GraphQL error: no data, or (a root query field that failed) null
+    for that field alone; the error."""
     [error] = data["errors"]
+    field = (error.get("path") or [None])[0]
+    assert data.get("data") in (None, {field: None}), data
     assert error["message"] != "Unexpected error.", error  # a masked failure is a defect
     for word in mentions:
         assert word in error["message"], error["message"]

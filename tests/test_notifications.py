@@ -204,7 +204,7 @@ async def test_inbox_lists_the_callers_notifications_and_marks_read(client, user
     event = await create_event(settings, NOW, coach=users.coach, start=NOW + timedelta(days=2))
     await book(client, users.as_athlete, users.athlete, event)
     await run(client, users)
-    inbox = "{ notifications { nodes { id rule read } pageInfo { hasNextPage } } }"
+    inbox = "{ notifications { nodes { id: notificationId rule read } pageInfo { hasNextPage } } }"
     data = await gql(client, users.as_coach, inbox)
     [note] = data["data"]["notifications"]["nodes"]
     assert note["rule"] == "bookingCreated"

@@ -33,6 +33,7 @@ import yaml
 
 from leko_bookings.models import Booking, BookingHistory, Event, Notification, Order
 from leko_bookings.schema import schema
+from leko_bookings.schema.node import global_id
 from tests.conftest import NOW
 from tests.contract import BASE_PATH, contract_path
 from tests.factories import book, create_event, event_json, gql
@@ -230,6 +231,11 @@ class Outcome:
         result = self.body["data"][self.operation.split(".", 1)[1]]
         if result is None:
             return None
+        if isinstance(result, list):  # Query.nodes: [None] when nothing is seen
+            return result
+        if self.operation == "Query.events":  # the catalog: seen, with no booking of anyone's
+            seen = result["nodes"] and all(n["viewerBooking"] is None for n in result["nodes"])
+            return "catalog" if seen else result["nodes"]
         if "nodes" in result:
             return result["nodes"]  # [] when empty; else what leaked, to see in the failure
         if result["__typename"] == "MarkedRead":
@@ -307,6 +313,10 @@ class Probe:
     reveals_existence: str | None = None
 
 
+CATALOG = (
+    "issue 12: events are the catalog, which any signed-in user may read (seats left included);"
+    " no booking, athlete or note of it is shown to a stranger"
+)
 DISMISS_403 = (
     "SPEC_NOTES (Changing): POST …/dismiss answers 403 when userId is not the booking's athlete "
     "or not the caller, and the contract gives dismiss a 403; the body names nothing"
@@ -361,7 +371,16 @@ ORDERS_Q = f"""query Probe($userId: UUID!) {{
   bookingOrders(userId: $userId) {{
     nodes {{ orderId userId bookings {{ {BOOKING_NODE} }} }} }} }}"""
 NOTIFICATIONS_Q = """query Probe {
-  notifications(first: 500) { nodes { id bookingId rule status } } }"""
+  notifications(first: 500) { nodes { id notificationId bookingId rule status message } } }"""
+EVENTS_Q = """query Probe($c: UUID, $n: Int) {
+  events(from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z", coachId: $c,
+         includeCanceled: true, first: $n) {
+    __typename totalCount nodes { seatsTaken viewerBooking { bookingId } } } }"""
+AGENDA_Q = f"""query Probe($c: UUID) {{
+  bookings(coachId: $c) {{ nodes {{ {BOOKING_NODE} }} }} }}"""
+NODE_Q = """query Probe($id: ID!) { node(id: $id) { id __typename
+  ... on Booking { bookingId note } ... on BookingOrder { orderId }
+  ... on Notification { notificationId } } }"""
 EVENT_RESULT = """__typename ... on Event { eventId coachId } ... on Error { code message }"""
 
 
@@ -540,6 +559,90 @@ PROBES: list[Probe] = [
         "error:forbidden",
         lambda w, world: _each(
             world.people, lambda u: w.graphql("Query.bookingOrders", ORDERS_Q, userId=u)
+        ),
+    ),
+    Probe(
+        "bookings of the coach's agenda",
+        "Query.bookings",
+        "error:forbidden",
+        lambda w, world: _each(
+            world.people,
+            lambda u: w.graphql(
+                "Query.bookings",
+                AGENDA_Q,
+                c=u,
+            ),
+        ),
+    ),
+    Probe(
+        "order of each of the athlete's orders",
+        "Query.order",
+        None,
+        lambda w, world: _each(
+            world.orders,
+            lambda o: w.graphql(
+                "Query.order",
+                "query Probe($id: UUID!) { order(orderId: $id) { orderId userId } }",
+                id=o,
+            ),
+        ),
+    ),
+    Probe(
+        "node of each booking and order",
+        "Query.node",
+        None,
+        lambda w, world: _each(
+            [global_id("Booking", b) for b in world.bookings]
+            + [global_id("BookingOrder", o) for o in world.orders]
+            + [global_id("Notification", n) for n in world.notifications],
+            lambda i: w.graphql("Query.node", NODE_Q, id=i),
+        ),
+    ),
+    Probe(
+        "nodes of each booking and order",
+        "Query.nodes",
+        [None],
+        lambda w, world: _each(
+            [global_id("Booking", b) for b in world.bookings]
+            + [global_id("BookingOrder", o) for o in world.orders],
+            lambda i: w.graphql(
+                "Query.nodes",
+                "query Probe($ids: [ID!]!) { nodes(ids: $ids) { id __typename } }",
+                ids=[i],
+            ),
+        ),
+    ),
+    Probe(
+        "events of the coach: the public catalog, without anyone's booking",
+        "Query.events",
+        "catalog",
+        lambda w, world: _each(
+            [world.coach],
+            lambda c: w.graphql("Query.events", EVENTS_Q, c=c, n=len(world.events)),
+        ),
+        reveals_existence=CATALOG,
+    ),
+    Probe(
+        "event: each of the coach's events, without anyone's booking",
+        "Query.event",
+        "Event",
+        lambda w, world: _each(
+            world.events,
+            lambda e: w.graphql(
+                "Query.event",
+                "query Probe($e: UUID!) { event(eventId: $e) { __typename eventId seatsLeft"
+                " viewerBooking { bookingId } } }",
+                e=e,
+            ),
+        ),
+        reveals_existence=CATALOG,
+    ),
+    Probe(
+        "viewer: the stranger themself",
+        "Query.viewer",
+        "Viewer",
+        lambda w, world: _each(
+            [None], lambda _: w.graphql("Query.viewer", "query { viewer { __typename roles } }")
         ),
     ),
     Probe(

@@ -537,8 +537,9 @@ query Orders($userId: UUID!, $startAt: DateTime, $endAt: DateTime, $first: Int =
 
 
 def error_code(data: dict) -> str:
-    assert data["data"] is None
+    """The code of the one error; the failing root field is null, the answer keeps its data."""
     [error] = data["errors"]
+    assert data["data"] == {error["path"][0]: None}
     return error["extensions"]["code"]
 
 

@@ -53,12 +53,17 @@ def sees_event(ctx: Context, event: Coached | None) -> bool:
     return event is not None and event.coach_id == ctx.principal.user_id
 
 
+def sees_booking(ctx: Context, booking: Parties) -> bool:
+    """The booking's athlete or coach, or an operator."""
+    me = ctx.principal.user_id
+    return me in (booking.user_id, booking.coach_id) or ctx.principal.has(
+        Role.admin, Role.scheduler
+    )
+
+
 def ensure_sees_booking(ctx: Context, booking: B | None, booking_id: UUID) -> B:
     """The booking's athlete or coach, or an operator; anyone else learns nothing (404)."""
-    me = ctx.principal.user_id
-    if booking is not None and (
-        me in (booking.user_id, booking.coach_id) or ctx.principal.has(Role.admin, Role.scheduler)
-    ):
+    if booking is not None and sees_booking(ctx, booking):
         return booking
     raise booking_not_found(booking_id)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 from uuid import UUID
 
 from leko_bookings.errors import ValidationFailed, validation
@@ -82,17 +82,43 @@ def check_window(
 
 @dataclass(frozen=True, slots=True)
 class PageRequest:
-    """Cursor pagination: `first` items after the opaque `after` cursor (None: all)."""
+    """Cursor pagination (Relay): `first` items after the opaque `after` cursor, or `last` items
+    before `before`; neither: all (REST) or the transport's default."""
 
     first: int | None = None
     after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+    @property
+    def backward(self) -> bool:
+        return self.last is not None or self.before is not None
+
+
+class Bounds(NamedTuple):
+    """What the store reads for a page: rows after (`backward`: before) the cursor's
+    (moment, id) in the list's order, at most `limit` (one more than asked: whether more exist)."""
+
+    moment: datetime | None
+    row_id: UUID | None
+    limit: int | None
+    backward: bool = False
 
 
 @dataclass(slots=True)
 class Page(Generic[T]):
     items: list[T]
     has_next_page: bool = False
+    has_previous_page: bool = False
+    start_cursor: str | None = None
     end_cursor: str | None = None
+    key: Callable[[T], tuple[datetime, UUID]] | None = None
+    count: Callable[[], Awaitable[int]] | None = None  # the whole list's size, when asked
+
+    def cursors(self) -> list[str]:
+        """Each item's cursor (made only when a reader asks, e.g. for edges)."""
+        key = self.key
+        return [] if key is None else [encode_cursor(*key(item)) for item in self.items]
 
 
 def encode_cursor(moment: datetime, row_id: UUID) -> str:
@@ -110,20 +136,37 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
 
 
 def check_page_size(page: PageRequest, maximum: int) -> None:
-    if page.first is not None and not 1 <= page.first <= maximum:
-        raise validation(f"first must be between 1 and {maximum}.")
+    if page.first is not None and page.last is not None:
+        raise validation("Give first or last, not both.")
+    if (page.after is not None and page.backward) or (
+        page.before is not None and page.first is not None
+    ):
+        raise validation("after goes with first, before with last.")
+    for name, size in (("first", page.first), ("last", page.last)):
+        if size is not None and not 1 <= size <= maximum:
+            raise validation(f"{name} must be between 1 and {maximum}.")
 
 
-def page_bounds(page: PageRequest) -> tuple[datetime | None, UUID | None, int | None]:
-    """The (moment, id) after which a page starts, and how many rows to read (one more than
-    asked: whether a next page exists)."""
-    moment, row_id = decode_cursor(page.after) if page.after else (None, None)
-    return moment, row_id, None if page.first is None else page.first + 1
+def page_bounds(page: PageRequest) -> Bounds:
+    """Where a page starts and how many rows to read (one more than asked: whether more exist)."""
+    cursor = page.before if page.backward else page.after
+    moment, row_id = decode_cursor(cursor) if cursor else (None, None)
+    size = page.last if page.backward else page.first
+    return Bounds(moment, row_id, None if size is None else size + 1, page.backward)
 
 
 def page_of(rows: list[T], page: PageRequest, key: Callable[[T], tuple[datetime, UUID]]) -> Page[T]:
-    """A page of rows read one beyond `page.first`; its end cursor made of the last row's `key`
-    (the (moment, id) rows are ordered by). No other cursor is made: nothing shows one."""
-    has_next = page.first is not None and len(rows) > page.first
-    items = rows[: page.first] if has_next else rows
-    return Page(items, has_next, encode_cursor(*key(items[-1])) if items else None)
+    """A page of rows read by `page_bounds` (backward: in reverse order), in the list's order;
+    its cursors made of each row's `key` (the (moment, id) rows are ordered by). Moving
+    forward, a previous page is said to exist when the page started after a cursor (and a next
+    one, moving backward, when it ended before one)."""
+    size = page.last if page.backward else page.first
+    more = size is not None and len(rows) > size
+    items = rows[:size] if more else list(rows)
+    if page.backward:
+        items.reverse()
+    start = encode_cursor(*key(items[0])) if items else None
+    end = encode_cursor(*key(items[-1])) if items else None
+    if page.backward:
+        return Page(items, page.before is not None, more, start, end, key)
+    return Page(items, more, page.after is not None, start, end, key)

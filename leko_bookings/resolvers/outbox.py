@@ -133,7 +133,9 @@ async def write_due(ctx: Context, due: Due, bookings: list[DueBooking]) -> list[
 
     The store checks the bookings again in the transaction (still Accepted, still due, the same
     parties). A concurrent run writing the same rows waits for this transaction and then skips
-    them (the unique key), so each is delivered by one run."""
+    them (the unique key), so each is delivered by one run. Recipients come from the scan: a
+    party changed between the scan and this write (an event given to another coach) is skipped
+    here and written by the next run, while the rule's window is open."""
     wanted = [(n, b) for b in bookings for n in notifications_of(due.rule, b, due.valid_until(b))]
     written = await outbox.write_sent(due.window, [n for n, _ in wanted], ctx.now)
     return [

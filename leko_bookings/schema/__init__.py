@@ -6,15 +6,17 @@ from pathlib import Path
 
 from strawberry.tools import merge_types
 
+from leko_bookings.schema.events import EventQuery
 from leko_bookings.schema.execution import make_schema
 from leko_bookings.schema.lifecycle import LifecycleMutation
+from leko_bookings.schema.lookup import LookupQuery
 from leko_bookings.schema.mutations import Mutation as OrderingMutation
 from leko_bookings.schema.notifications import NotificationMutation, NotificationQuery
 from leko_bookings.schema.queries import Query as BookingQuery
 
 SDL_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 
-Query = merge_types("Query", (BookingQuery, NotificationQuery))
+Query = merge_types("Query", (BookingQuery, NotificationQuery, LookupQuery, EventQuery))
 Mutation = merge_types("Mutation", (OrderingMutation, LifecycleMutation, NotificationMutation))
 
 schema = make_schema(Query, Mutation)

@@ -1,7 +1,8 @@
-"""The GraphQL request context: the resolver context plus the per-request history loader."""
+"""The GraphQL request context: the resolver context plus per-request loaders (batched reads)."""
 
 from __future__ import annotations
 
+from functools import cached_property, partial
 from typing import Annotated
 from uuid import UUID
 
@@ -13,14 +14,29 @@ from strawberry.fastapi import BaseContext
 from leko_bookings.channels import Channel
 from leko_bookings.errors import unauthorized
 from leko_bookings.http import current_principal, resolver_context
+from leko_bookings.resolvers import events, reading
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import history_of
-from leko_bookings.store.views import HistoryEntryView
+from leko_bookings.store.views import BookingView, HistoryEntryView, OrderView
+
+ViewerBookingKey = tuple[UUID, bool]
+"""(event id, ranked: whether the booking's serviceCardinality is shown)."""
 
 
 async def _histories(booking_ids: list[UUID]) -> list[list[HistoryEntryView]]:
     grouped = await history_of(booking_ids)
     return [grouped.get(i, []) for i in booking_ids]
+
+
+async def _seats_taken(event_ids: list[UUID]) -> list[int]:
+    taken = await events.seats_taken(event_ids)
+    return [taken.get(i, 0) for i in event_ids]
+
+
+async def _viewer_bookings(ctx: Context, keys: list[ViewerBookingKey]) -> list[BookingView | None]:
+    """One statement for every event of the batch (ranked if any key asks for the rank)."""
+    found = await events.viewer_bookings(ctx, [i for i, _ in keys], any(r for _, r in keys))
+    return [found.get(i) for i, _ in keys]
 
 
 class GraphQLContext(BaseContext):
@@ -29,6 +45,28 @@ class GraphQLContext(BaseContext):
         self._ctx = ctx
         self.channel = channel
         self.history: DataLoader[UUID, list[HistoryEntryView]] = DataLoader(load_fn=_histories)
+        self.orders: DataLoader[UUID, OrderView] = DataLoader(load_fn=self._orders)
+        self.bookings: DataLoader[UUID, BookingView | None] = DataLoader(load_fn=self._bookings)
+
+    async def _orders(self, order_ids: list[UUID]) -> list[OrderView]:
+        """Orders of bookings the caller was shown (Booking.order): one statement for them all."""
+        by_id = {o.order_id: o for o in await reading.orders_by_id(self.ctx, order_ids)}
+        return [by_id[i] for i in order_ids]
+
+    async def _bookings(self, booking_ids: list[UUID]) -> list[BookingView | None]:
+        """Bookings by id, those the caller may see (else None: erased or not theirs)."""
+        by_id = {b.booking_id: b for b in await reading.bookings_by_id(self.ctx, booking_ids)}
+        return [by_id.get(i) for i in booking_ids]
+
+    @cached_property
+    def seats_taken(self) -> DataLoader[UUID, int]:
+        """Seats taken in events not read with their seats (a booking's event, ...)."""
+        return DataLoader(load_fn=_seats_taken)
+
+    @cached_property
+    def viewer_booking(self) -> DataLoader[ViewerBookingKey, BookingView | None]:
+        """The caller's own seat-holding booking in an event."""
+        return DataLoader(load_fn=partial(_viewer_bookings, self.ctx))
 
     @property
     def ctx(self) -> Context:

@@ -97,8 +97,19 @@ class GraphQLEndpoint(GraphQLRouter):
         return graphiql_page(request.url.path)
 
 
+OTHER_METHODS = ["PUT", "PATCH", "DELETE"]
+
+
+async def _method_not_allowed(request: Request) -> Response:
+    error = DomainError(ErrorCode.validation, f"{request.method} is not allowed on /graphql.")
+    return graphql_error_response(request, error, 405, {"Allow": "GET, POST"})
+
+
 def graphql_router(schema: BaseSchema) -> GraphQLEndpoint:
-    """The router to include at /graphql: the service's context, GraphiQL, its error route."""
-    return GraphQLEndpoint(
+    """The router to include at /graphql: the service's context, GraphiQL, its error route, and
+    a GraphQL-shaped 405 for the methods GraphQL over HTTP does not use."""
+    router = GraphQLEndpoint(
         schema, context_getter=get_context, graphql_ide="graphiql", route_class=GraphQLErrorRoute
     )
+    router.add_api_route("", _method_not_allowed, methods=OTHER_METHODS, include_in_schema=False)
+    return router

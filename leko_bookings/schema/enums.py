@@ -10,6 +10,7 @@ from __future__ import annotations
 import strawberry
 
 from leko_bookings import models
+from leko_bookings.auth import Role
 from leko_bookings.errors import BookingError, ErrorCode
 
 for _enum in (
@@ -30,6 +31,7 @@ for _enum in (
     models.NotificationStatus,
     models.RecipientRole,
     ErrorCode,
+    Role,
 ):
     strawberry.enum(_enum)
 strawberry.enum(BookingError, name="BookingErrorCode")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -31,6 +32,8 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.types.base_scalars import DateTimeDefinition
 from strawberry.types import ExecutionContext
 
 from leko_bookings.errors import DomainError, ErrorCode
@@ -67,6 +70,21 @@ EXTENSIONS: tuple[Callable[[], SchemaExtension], ...] = (
     shape_limits,  # depth and aliases, their rules made once
     lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
     lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
+)
+
+
+def utc_instant(value: datetime) -> str:
+    """An instant as REST writes it: UTC, `Z` (`2026-06-01T09:00:00Z`)."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# DateTime as the contract's instants: output in UTC with `Z` (the REST strings), input as
+# Strawberry reads it (ISO 8601; the resolvers refuse an instant without an offset).
+DATE_TIME = strawberry.scalar(
+    name="DateTime",
+    description="An instant, ISO 8601 (RFC 3339); answers are in UTC: 2026-06-01T09:00:00Z.",
+    serialize=utc_instant,
+    parse_value=DateTimeDefinition.parse_value,
 )
 
 
@@ -134,6 +152,7 @@ def make_schema(
         types=extra,
         exception_handlers=HANDLERS,
         extensions=list(EXTENSIONS),
+        config=StrawberryConfig(scalar_map={datetime: DATE_TIME}),
     )
     on = plans.enabled() if compiled_plans is None else compiled_plans
     if on and schema.config.default_resolver is getattr:
@@ -142,6 +161,13 @@ def make_schema(
         def field(type_name: str, field_name: str) -> Any:
             return schema.get_field_for_type(field_name=field_name, type_name=type_name)
 
+        @cache
+        def own_is_type_of(type_name: str) -> bool:
+            definition = schema.get_type_by_name(type_name)
+            return getattr(definition, "is_type_of", None) is not None
+
         # The schema's own class (Strawberry's), read from its public attribute, with plans.
-        schema.execution_context_class = plans.planned(schema.execution_context_class, field)
+        schema.execution_context_class = plans.planned(
+            schema.execution_context_class, field, own_is_type_of
+        )
     return schema

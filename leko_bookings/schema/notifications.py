@@ -10,11 +10,12 @@ import strawberry
 
 from leko_bookings import models
 from leko_bookings.resolvers import inbox, notify
-from leko_bookings.resolvers.common import PageRequest
 from leko_bookings.schema import enums  # noqa: F401 - the enums first, with their names
 from leko_bookings.schema.context import Info
 from leko_bookings.schema.errors import ForbiddenError, ValidationError
-from leko_bookings.schema.types import PageInfo
+from leko_bookings.schema.node import Node, global_id
+from leko_bookings.schema.relay import Connection, connection_of, page_request
+from leko_bookings.schema.types import Booking
 from leko_bookings.store.views import NotificationView
 
 
@@ -32,9 +33,18 @@ class NotifySummary:
 NotifyResult = Annotated[NotifySummary | ForbiddenError, strawberry.union("NotifyResult")]
 
 
+async def _booking(root: Notification, info: Info) -> Booking | None:
+    found = await info.context.bookings.load(root.booking_id)
+    return None if found is None else Booking.of(found)
+
+
+async def _message(root: Notification, info: Info) -> str:
+    return inbox.message_of(root.view, await info.context.bookings.load(root.booking_id))
+
+
 @strawberry.type
-class Notification:
-    id: UUID
+class Notification(Node):
+    notification_id: UUID
     rule: str
     booking_id: UUID
     recipient_role: models.RecipientRole
@@ -42,11 +52,18 @@ class Notification:
     created_at: datetime
     sent_at: datetime | None
     read: bool
+    view: strawberry.Private[NotificationView]
+    booking: Booking | None = strawberry.field(
+        resolver=_booking, description="The booking it is about (null once erased)."
+    )
+    message: str = strawberry.field(resolver=_message, description="What to show the reader.")
 
     @classmethod
     def of(cls, view: NotificationView) -> Notification:
         return cls(
-            id=view.id,
+            id=global_id("Notification", view.id),
+            notification_id=view.id,
+            view=view,
             rule=view.rule,
             booking_id=view.booking_id,
             recipient_role=view.recipient_role,
@@ -55,12 +72,6 @@ class Notification:
             sent_at=view.sent_at,
             read=view.read,
         )
-
-
-@strawberry.type
-class NotificationConnection:
-    nodes: list[Notification]
-    page_info: PageInfo
 
 
 @strawberry.type
@@ -75,14 +86,17 @@ MarkReadResult = Annotated[MarkedRead | ValidationError, strawberry.union("MarkR
 class NotificationQuery:
     @strawberry.field(description="The caller's notifications, newest first.")
     async def notifications(
-        self, info: Info, unread_only: bool = False, first: int = 50, after: str | None = None
-    ) -> NotificationConnection:
-        query = inbox.InboxFilter(unread_only, PageRequest(first, after))
+        self,
+        info: Info,
+        unread_only: bool = False,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Notification] | None:
+        query = inbox.InboxFilter(unread_only, page_request(first, after, last, before))
         page = await inbox.list_notifications(info.context.ctx, query)
-        return NotificationConnection(
-            nodes=[Notification.of(n) for n in page.items],
-            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
-        )
+        return connection_of(page, Notification.of)
 
 
 @strawberry.type

@@ -13,9 +13,10 @@ A field is plain only if all of these hold; otherwise the value goes to graphql-
   (`StrawberryField.is_basic_field`), read with the default resolver (`getattr`), without
   arguments, and carrying no directive but `@include`/`@skip` (which field collection, the
   executor's own, has already applied) and no `@defer`;
-- its type is a scalar, an enum, an object type without `is_type_of`, or a list or non-null of
-  those (no interface or union: their runtime type is the executor's business), or it is
-  `__typename`;
+- its type is a scalar, an enum, an object type, or a list or non-null of those (no interface
+  or union: their runtime type is the executor's business), or it is `__typename`; an object
+  type's `is_type_of`, if any, must be the one Strawberry makes for a type that implements an
+  interface (an `isinstance` check, which the plan calls too), not one the type defines;
 - no resolve middleware is installed (a schema extension's `resolve` hook runs per field).
 
 And if completing a planned value meets anything out of the ordinary — a null for a non-null
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from graphql import (
     GraphQLEnumType,
@@ -64,9 +65,12 @@ def enabled() -> bool:
     return os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def planned(base: type[Executor], fields: Callable[[str, str], Any]) -> type[Any]:
+def planned(
+    base: type[Executor], fields: Callable[[str, str], Any], own_is_type_of: Callable[[str], bool]
+) -> type[Any]:
     """`base` (the schema's execution context class) completing plain selections by plans.
-    `fields(type_name, field_name)` is the Strawberry field behind a GraphQL field (or None)."""
+    `fields(type_name, field_name)` is the Strawberry field behind a GraphQL field (or None);
+    `own_is_type_of(type_name)`: whether the type defines its own `is_type_of`."""
 
     class PlannedExecutionContext(base):  # type: ignore[valid-type, misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -76,6 +80,7 @@ def planned(base: type[Executor], fields: Callable[[str, str], Any]) -> type[Any
             # (type, id(field details)) -> (the details, kept alive; their plan or _NO_PLAN)
             self.plans: dict[tuple[Any, int], tuple[Any, Any]] = {}
             self.plain_types: set[type] = {str, int, float, bool}
+            self.schema_lookups = (fields, own_is_type_of)
 
         def complete_value(
             self,
@@ -86,7 +91,7 @@ def planned(base: type[Executor], fields: Callable[[str, str], Any]) -> type[Any
             result: Any,
             position_context: Any,
         ) -> Any:
-            if self.plans_on and result is not None:
+            if self.plans_on and result is not None and result is not Undefined:
                 plan = self.plan_of(return_type, field_details_list)
                 if plan is not _NO_PLAN:
                     try:
@@ -101,7 +106,7 @@ def planned(base: type[Executor], fields: Callable[[str, str], Any]) -> type[Any
             key = (return_type, id(field_details_list))
             known = self.plans.get(key)
             if known is None:
-                plan = _compile(self, return_type, field_details_list, fields)
+                plan = _compile(self, return_type, field_details_list, self.schema_lookups)
                 known = self.plans[key] = (field_details_list, plan)
             return known[1]
 
@@ -114,11 +119,14 @@ def planned(base: type[Executor], fields: Callable[[str, str], Any]) -> type[Any
     return PlannedExecutionContext
 
 
+Lookups = tuple[Callable[[str, str], Any], Callable[[str], bool]]
+
+
 def _compile(
     context: Any,
     return_type: GraphQLOutputType,
     field_details_list: Any,
-    fields: Callable[[str, str], Any],
+    lookups: Lookups,
 ) -> Any:
     """The plan of a value of `return_type` selected by `field_details_list`, or _NO_PLAN."""
     if any(
@@ -131,10 +139,12 @@ def _compile(
     if isinstance(inner, (GraphQLScalarType, GraphQLEnumType)):
         return _leaf(context, inner, non_null)
     if isinstance(inner, GraphQLList):
-        item = _compile(context, inner.of_type, field_details_list, fields)
+        item = _compile(context, inner.of_type, field_details_list, lookups)
         return _NO_PLAN if item is _NO_PLAN else _list(item, non_null)
-    if isinstance(inner, GraphQLObjectType) and inner.is_type_of is None:
-        return _object(context, inner, field_details_list, fields, non_null)
+    if isinstance(inner, GraphQLObjectType) and (
+        inner.is_type_of is None or not lookups[1](inner.name)
+    ):
+        return _object(context, inner, field_details_list, lookups, non_null)
     return _NO_PLAN
 
 
@@ -161,7 +171,7 @@ def _guarded(context: Any, complete: Plan, non_null: bool) -> Plan:
     check = context.check
 
     def guarded(value: Any) -> Any:
-        if value is None:
+        if value is None or value is Undefined:
             if non_null:
                 raise GiveUp
             return None
@@ -174,7 +184,7 @@ def _guarded(context: Any, complete: Plan, non_null: bool) -> Plan:
 
 def _list(item: Plan, non_null: bool) -> Plan:
     def complete(value: Any) -> Any:
-        if value is None:
+        if value is None or value is Undefined:
             if non_null:
                 raise GiveUp
             return None
@@ -189,7 +199,7 @@ def _object(
     context: Any,
     object_type: GraphQLObjectType,
     field_details_list: Any,
-    fields: Callable[[str, str], Any],
+    lookups: Lookups,
     non_null: bool,
 ) -> Any:
     grouped_field_set, new_defer_usages, _ = context.collect_subfields(
@@ -204,7 +214,7 @@ def _object(
         if name == "__typename":
             steps.append((response_name, None, object_type.name))
             continue
-        field = fields(object_type.name, name)
+        field = lookups[0](object_type.name, name)
         graphql_field = object_type.fields.get(name)
         if (
             graphql_field is None
@@ -212,14 +222,20 @@ def _object(
             or any(d.node.arguments for d in details)
             or not isinstance(field, StrawberryField)
             or not field.is_basic_field
+            or type(field).get_result is not StrawberryField.get_result  # a field class's own
+            or field.default_resolver is not getattr
         ):
             return _NO_PLAN
-        plan = _compile(context, graphql_field.type, details, fields)
+        plan = _compile(context, graphql_field.type, details, lookups)
         if plan is _NO_PLAN:
             return _NO_PLAN
         steps.append((response_name, field.python_name, plan))
 
+    is_type_of = object_type.is_type_of  # Strawberry's isinstance check (ignores its info)
+
     def complete(value: Any) -> Any:
+        if is_type_of is not None and is_type_of(value, cast(Any, None)) is not True:
+            raise GiveUp
         answer: dict[str, Any] = {}
         for response_name, attribute, step in steps:
             answer[response_name] = step if attribute is None else step(getattr(value, attribute))

@@ -9,18 +9,9 @@ import strawberry
 
 from leko_bookings.errors import NotFound
 from leko_bookings.resolvers import reading
-from leko_bookings.resolvers.common import PageRequest
 from leko_bookings.schema.context import Info
-from leko_bookings.schema.types import (
-    Booking,
-    BookingConnection,
-    BookingOrder,
-    BookingOrderConnection,
-    PageInfo,
-    selects,
-)
-
-DEFAULT_PAGE = 50
+from leko_bookings.schema.relay import Connection, connection_of, page_request
+from leko_bookings.schema.types import Booking, BookingOrder, selects
 
 
 @strawberry.type
@@ -30,31 +21,35 @@ class Query:
     )
     async def booking(self, info: Info, booking_id: UUID) -> Booking | None:
         try:
-            return Booking.of(await reading.get_booking(info.context.ctx, booking_id))
+            ranked = selects(info, "serviceCardinality")
+            return Booking.of(await reading.get_booking(info.context.ctx, booking_id, ranked))
         except NotFound:
             return None
 
     @strawberry.field(
-        description="Bookings of a user (their calendar) and/or of an event, by start."
+        description="Bookings of a user (their calendar), of an event and/or of a coach's events "
+        "(the coach's agenda), overlapping [startAt, endAt), by start."
     )
     async def bookings(
         self,
         info: Info,
         user_id: UUID | None = None,
         event_id: UUID | None = None,
+        coach_id: UUID | None = None,
         start_at: datetime | None = None,
         end_at: datetime | None = None,
-        first: int = DEFAULT_PAGE,
+        first: int | None = None,
         after: str | None = None,
-    ) -> BookingConnection:
-        query = reading.BookingFilter(
-            user_id, event_id, start_at, end_at, PageRequest(first, after)
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Booking] | None:
+        page = page_request(first, after, last, before)
+        query = reading.BookingFilter(user_id, event_id, start_at, end_at, page, coach_id)
+        ranked = selects(info, "nodes", "serviceCardinality") or selects(
+            info, "edges", "node", "serviceCardinality"
         )
-        ranked = selects(info, "nodes", "serviceCardinality")
-        page = await reading.list_bookings(info.context.ctx, query, ranked)
-        return BookingConnection(
-            nodes=[Booking.of(b) for b in page.items],
-            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        return connection_of(
+            await reading.list_bookings(info.context.ctx, query, ranked), Booking.of
         )
 
     @strawberry.field(description="A user's orders, newest first, filtered on creation time.")
@@ -64,12 +59,11 @@ class Query:
         user_id: UUID,
         start_at: datetime | None = None,
         end_at: datetime | None = None,
-        first: int = DEFAULT_PAGE,
+        first: int | None = None,
         after: str | None = None,
-    ) -> BookingOrderConnection:
-        query = reading.OrderFilter(user_id, start_at, end_at, PageRequest(first, after))
-        page = await reading.list_orders(info.context.ctx, query)
-        return BookingOrderConnection(
-            nodes=[BookingOrder.of(o) for o in page.items],
-            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
-        )
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[BookingOrder] | None:
+        page = page_request(first, after, last, before)
+        query = reading.OrderFilter(user_id, start_at, end_at, page)
+        return connection_of(await reading.list_orders(info.context.ctx, query), BookingOrder.of)

@@ -6,16 +6,20 @@ is. serviceCardinality comes with the booking (the store reads the ranks of a pa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
+from functools import partial
+from typing import Annotated, TypeVar
 from uuid import UUID
 
 import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
 from leko_bookings import models
+from leko_bookings.resolvers.events import bookable, seats_left
 from leko_bookings.schema import enums  # noqa: F401 - the enums first, with their names
 from leko_bookings.schema.context import Info
+from leko_bookings.schema.node import Node, global_id
 from leko_bookings.store.views import (
     BookingView,
     EventView,
@@ -23,6 +27,8 @@ from leko_bookings.store.views import (
     OrderView,
     TimeSlotView,
 )
+
+V = TypeVar("V")
 
 
 @strawberry.type
@@ -64,8 +70,53 @@ class TimeSlot:
         )
 
 
+def _with_seats(root: Event, info: Info, rule: Callable[[int], V]) -> V | Awaitable[V]:
+    """A rule of the seats taken in the event: at once when they were read with it (the events
+    listing: these resolvers are synchronous, so no task per field), else when the request's
+    loader has them (graphql-core awaits what a resolver returns when it is awaitable)."""
+    if root.seats is not None:
+        return rule(root.seats)
+    return _after(info.context.seats_taken.load(root.event_id), rule)
+
+
+async def _after(pending: Awaitable[int], rule: Callable[[int], V]) -> V:
+    return rule(await pending)
+
+
+def _seats_taken(root: Event, info: Info) -> int | Awaitable[int]:
+    return _with_seats(root, info, int)
+
+
+def _seats_left(root: Event, info: Info) -> int | Awaitable[int]:
+    return _with_seats(root, info, partial(seats_left, root.view))
+
+
+def _bookable(root: Event, info: Info) -> bool | Awaitable[bool]:
+    return _with_seats(root, info, partial(bookable, info.context.ctx, root.view))
+
+
+def _viewer_booking(root: Event, info: Info) -> Booking | Awaitable[Booking | None] | None:
+    """The caller's own booking in the event: at once when the listing read the caller's
+    bookings in its events, else through the request's loader."""
+    if root.viewer_bookings is not None:
+        return _booking_or_none(root.viewer_bookings.get(root.event_id))
+    return _load_viewer_booking(root, info)
+
+
+async def _load_viewer_booking(root: Event, info: Info) -> Booking | None:
+    key = (root.event_id, selects(info, "serviceCardinality"))
+    return _booking_or_none(await info.context.viewer_booking.load(key))
+
+
+def _booking_or_none(found: BookingView | None) -> Booking | None:
+    return None if found is None else Booking.of(found)
+
+
 @strawberry.type
-class Event:
+class Event(Node):
+    """A catalog event. Its availability fields are read with the events query's listing, and
+    through per-request loaders elsewhere (a booking's event): a constant number of statements."""
+
     event_id: UUID
     coach_id: UUID
     sport_id: UUID
@@ -73,10 +124,40 @@ class Event:
     end_at: datetime
     event_status: models.EventStatus
     timeslot: TimeSlot
+    seats_taken: int | Awaitable[int] = strawberry.field(
+        resolver=_seats_taken,
+        graphql_type=int,
+        description="Seats held: bookings Pending, Accepted or disputed.",
+    )
+    seats_left: int | Awaitable[int] = strawberry.field(
+        resolver=_seats_left,
+        graphql_type=int,
+        description="numberOfParticipants - seatsTaken, never below 0.",
+    )
+    bookable: bool | Awaitable[bool] = strawberry.field(
+        resolver=_bookable,
+        graphql_type=bool,
+        description="Scheduled, starting at least the order lead time from now, a seat left.",
+    )
+    viewer_booking: Booking | Awaitable[Booking | None] | None = strawberry.field(
+        resolver=_viewer_booking,
+        graphql_type=Annotated["Booking", strawberry.lazy("leko_bookings.schema.types")] | None,
+        description="Your own seat-holding booking in this event.",
+    )
+    view: strawberry.Private[EventView]
+    seats: strawberry.Private[int | None] = None  # seats taken, when read with the event
+    # The caller's bookings in the listing's events, when read with them (by event id).
+    viewer_bookings: strawberry.Private[Mapping[UUID, BookingView] | None] = None
 
     @classmethod
-    def of(cls, e: EventView) -> Event:
+    def of(
+        cls,
+        e: EventView,
+        seats_taken: int | None = None,
+        viewer_bookings: Mapping[UUID, BookingView] | None = None,
+    ) -> Event:
         return cls(
+            id=global_id("Event", e.event_id),
             event_id=e.event_id,
             coach_id=e.coach_id,
             sport_id=e.sport_id,
@@ -84,6 +165,9 @@ class Event:
             end_at=e.end_at,
             event_status=e.event_status,
             timeslot=TimeSlot.of(e.timeslot),
+            view=e,
+            seats=seats_taken,
+            viewer_bookings=viewer_bookings,
         )
 
 
@@ -114,8 +198,12 @@ async def _history(root: Booking, info: Info) -> list[BookingHistoryEntry]:
     return [BookingHistoryEntry.of(h) for h in await info.context.history.load(root.booking_id)]
 
 
+async def _order(root: Booking, info: Info) -> BookingOrder:
+    return BookingOrder.of(await info.context.orders.load(root.order_id))
+
+
 @strawberry.type
-class Booking:
+class Booking(Node):
     booking_id: UUID
     order_id: UUID
     user_id: UUID
@@ -144,11 +232,15 @@ class Booking:
     )
     timeslot: TimeSlot
     event: Event
+    order: BookingOrder = strawberry.field(
+        resolver=_order, description="The order this booking belongs to."
+    )
 
     @classmethod
     def of(cls, b: BookingView) -> Booking:
         event = Event.of(b.event)
         return cls(
+            id=global_id("Booking", b.booking_id),
             booking_id=b.booking_id,
             order_id=b.order_id,
             user_id=b.user_id,
@@ -175,7 +267,7 @@ class Booking:
 
 
 @strawberry.type
-class BookingOrder:
+class BookingOrder(Node):
     order_id: UUID
     user_id: UUID
     status: models.OrderStatus
@@ -186,6 +278,7 @@ class BookingOrder:
     @classmethod
     def of(cls, o: OrderView) -> BookingOrder:
         return cls(
+            id=global_id("BookingOrder", o.order_id),
             order_id=o.order_id,
             user_id=o.user_id,
             status=o.status,
@@ -193,24 +286,6 @@ class BookingOrder:
             created_at=o.created_at,
             bookings=[Booking.of(b) for b in o.bookings],
         )
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
-class BookingConnection:
-    nodes: list[Booking]
-    page_info: PageInfo
-
-
-@strawberry.type
-class BookingOrderConnection:
-    nodes: list[BookingOrder]
-    page_info: PageInfo
 
 
 def selects(info: Info, *path: str) -> bool:

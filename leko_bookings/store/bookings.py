@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from uuid import UUID
 
 from tortoise.queryset import QuerySet
@@ -117,52 +119,99 @@ def _booking_query(booking_id: UUID) -> QuerySet[Booking]:
 _BOOKING_BY_ID = Compiled(_booking_query)
 
 
-async def booking_by_id(booking_id: UUID, holding: Holding) -> BookingView | None:
-    """One booking with its event and rank."""
-    views = await _split_views(await _BOOKING_BY_ID.rows(booking_id), holding)
+async def booking_by_id(booking_id: UUID) -> BookingView | None:
+    """One booking with its event, not ranked (see `ranked`)."""
+    views = await _split_views(await _BOOKING_BY_ID.rows(booking_id), None)
     return views[0] if views else None
+
+
+async def ranked(views: list[BookingView], holding: Holding) -> list[BookingView]:
+    """These bookings with their serviceCardinality (one statement)."""
+    rows = [
+        {"id": v.booking_id, "user_id": v.user_id, "coach_id": v.coach_id}
+        | {"status": v.booking_status, "start_at": v.start_at}
+        for v in views
+    ]
+    ranks = await _ranks(rows, holding)
+    return [replace(v, service_cardinality=ranks.get(v.booking_id)) for v in views]
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which bookings a list holds: a user's and/or an event's and/or a coach's, overlapping
+    [start, end); None leaves a condition out."""
+
+    user_id: UUID | None = None
+    event_id: UUID | None = None
+    coach_id: UUID | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+def _selected(
+    user_id: UUID | None,
+    event_id: UUID | None,
+    coach_id: UUID | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> QuerySet[Booking]:
+    """The bookings of a `Selection`. The user's listing is their calendar: bookings they
+    dismissed are left out."""
+    query = Booking.all()
+    if user_id is not None:
+        query = query.filter(user_id=user_id, dismissed_at__isnull=True)
+    if event_id is not None:
+        query = query.filter(event_id=event_id)
+    if coach_id is not None:
+        query = query.filter(coach_id=coach_id)
+    if start is not None:
+        query = query.filter(end_at__gt=start)
+    if end is not None:
+        query = query.filter(start_at__lt=end)
+    return query
 
 
 def _bookings_query(
     user_id: UUID | None,
     event_id: UUID | None,
+    coach_id: UUID | None,
     start: datetime | None,
     end: datetime | None,
     after_moment: datetime | None,
     after_id: UUID | None,
     limit: int | None,
+    backward: bool = False,
 ) -> QuerySet[Booking]:
-    """Bookings of a user and/or an event overlapping [start, end), by start then id, after a
-    cursor's (start, id), at most `limit`; None leaves a condition out.
-
-    The user's listing is their calendar: bookings they dismissed are left out.
-    """
-    query = Booking.all().select_related("event")
-    if user_id is not None:
-        query = query.filter(user_id=user_id, dismissed_at__isnull=True)
-    if event_id is not None:
-        query = query.filter(event_id=event_id)
-    if start is not None:
-        query = query.filter(end_at__gt=start)
-    if end is not None:
-        query = query.filter(start_at__lt=end)
-    return paginate_after(query, "start_at", False, after_moment, after_id, limit)
+    """The month list: a selection's bookings with their events, by start then id, after a
+    cursor's (start, id), at most `limit`; `backward`: before the cursor, latest first (see
+    `paginate_after`)."""
+    query = _selected(user_id, event_id, coach_id, start, end).select_related("event")
+    return paginate_after(query, "start_at", False, after_moment, after_id, limit, backward)
 
 
-_BOOKINGS = Compiled(_bookings_query, UUID, UUID, datetime, datetime, datetime, UUID, int)
+_KINDS = (UUID, UUID, UUID, datetime, datetime, datetime, UUID, int)
+_BOOKINGS = {
+    backward: Compiled(partial(_bookings_query, backward=backward), *_KINDS)
+    for backward in (False, True)
+}
 
 
 async def list_bookings(
-    user_id: UUID | None,
-    event_id: UUID | None,
-    start: datetime | None,
-    end: datetime | None,
-    after: tuple[datetime | None, UUID | None, int | None],
+    selection: Selection,
+    page: tuple[datetime | None, UUID | None, int | None, bool],
     holding: Holding | None,
 ) -> list[BookingView]:
-    """The calendar list (see `_bookings_query`); `after` is a page's (moment, id, limit)."""
-    rows = await _BOOKINGS.rows(user_id, event_id, start, end, *after)
-    return await _split_views(rows, holding)
+    """A page of a selection (see `_bookings_query`); `page` is its (moment, id, limit,
+    backward); ranked unless `holding` is None."""
+    moment, row_id, limit, backward = page
+    s = selection
+    values = (s.user_id, s.event_id, s.coach_id, s.start, s.end, moment, row_id, limit)
+    return await _split_views(await _BOOKINGS[backward].rows(*values), holding)
+
+
+async def count_bookings(selection: Selection) -> int:
+    s = selection
+    return await _selected(s.user_id, s.event_id, s.coach_id, s.start, s.end).count()
 
 
 async def bookings_of_orders(
@@ -251,3 +300,11 @@ async def follow_event(
 async def create(bookings: Sequence[Booking]) -> None:
     """New bookings, in one multi-row INSERT."""
     await insert(bookings)
+
+
+async def bookings_by_id(booking_ids: list[UUID], holding: Holding) -> list[BookingView]:
+    """These bookings (those that exist) with their events, ranked (two statements)."""
+    if not booking_ids:
+        return []
+    bookings = await Booking.filter(id__in=booking_ids).select_related("event")
+    return await views_of([(b, b.event) for b in bookings], holding)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from tortoise.queryset import QuerySet
+
 from leko_bookings.models import Order, PaymentStatus
 from leko_bookings.store.sql import insert, paginate_after
 
@@ -32,13 +34,27 @@ async def list_orders(
     user_id: UUID,
     start: datetime | None,
     end: datetime | None,
-    after: tuple[datetime | None, UUID | None, int | None],
+    after: tuple[datetime | None, UUID | None, int | None, bool],
 ) -> list[OrderRecord]:
     """A user's orders created in [start, end), newest first, after a page's (moment, id),
     at most its limit."""
+    query = _selected(user_id, start, end)
+    return [record_of(o) for o in await paginate_after(query, "created_at", True, *after)]
+
+
+async def count_orders(user_id: UUID, start: datetime | None, end: datetime | None) -> int:
+    return await _selected(user_id, start, end).count()
+
+
+def _selected(user_id: UUID, start: datetime | None, end: datetime | None) -> QuerySet[Order]:
     query = Order.filter(user_id=user_id)
     if start is not None:
         query = query.filter(created_at__gte=start)
     if end is not None:
         query = query.filter(created_at__lt=end)
-    return [record_of(o) for o in await paginate_after(query, "created_at", True, *after)]
+    return query
+
+
+async def orders_by_id(order_ids: list[UUID]) -> list[OrderRecord]:
+    """These orders (those that exist), in no particular order."""
+    return [record_of(o) for o in await Order.filter(id__in=order_ids)]

@@ -191,14 +191,18 @@ def paginate_after(
     moment: datetime | None,
     row_id: UUID | None,
     limit: int | None,
+    backward: bool = False,
 ) -> QuerySet:
-    """Ordered by (moment, id), after a cursor's (moment, id) when given, at most `limit`."""
+    """Ordered by (moment, id) (`newest_first`: descending), after a cursor's (moment, id) when
+    given, at most `limit`. `backward`: the other way round, from the cursor towards the list's
+    start (the caller reverses the rows)."""
+    descending = newest_first != backward
     if moment is not None and row_id is not None:
-        op = "lt" if newest_first else "gt"
+        op = "lt" if descending else "gt"
         earlier_or_later: dict[str, Any] = {f"{moment_field}__{op}": moment}
         same_moment: dict[str, Any] = {moment_field: moment, f"id__{op}": row_id}
         query = query.filter(Q(**earlier_or_later) | Q(**same_moment))
-    order = (f"-{moment_field}", "-id") if newest_first else (moment_field, "id")
+    order = (f"-{moment_field}", "-id") if descending else (moment_field, "id")
     query = query.order_by(*order)
     if limit is not None:
         query = query.limit(limit)

@@ -63,6 +63,14 @@ class EventView:
 
 
 @dataclass(frozen=True, slots=True)
+class EventSeatsView:
+    """An event with the seats held in it (its bookings in a seat-holding status)."""
+
+    event: EventView
+    seats_taken: int
+
+
+@dataclass(frozen=True, slots=True)
 class BookingView:
     """A booking with its event (and so its time slot) and its serviceCardinality: the 1-based
     rank among its athlete's seat-holding bookings with the same coach, None when it holds no

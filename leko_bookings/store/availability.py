@@ -1,0 +1,135 @@
+"""Events with their availability: the catalog listing (events and the seats held in each, one
+statement), events by id, the seats held in given events, and a user's seat-holding bookings in
+given events. Which statuses hold a seat is a rule (`resolvers/seats.py`), passed in."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from uuid import UUID
+
+from leko_bookings.models import Booking, BookingStatus, Event, EventStatus
+from leko_bookings.store.bookings import _split_views
+from leko_bookings.store.events import event_view, event_view_of_row
+from leko_bookings.store.sql import Params, Row, as_uuid, columns_of, model_of
+from leko_bookings.store.views import BookingView, EventSeatsView
+
+Holding = Sequence[BookingStatus]
+PageBounds = tuple[datetime | None, UUID | None, int | None, bool]
+"""A page's (moment, id) cursor, rows to read, backward (`resolvers/common.py: page_bounds`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventSelection:
+    """Events overlapping [start, end) (half-open: touching ends do not overlap), of a coach
+    and/or a sport when given, canceled ones only when asked."""
+
+    start: datetime
+    end: datetime
+    coach_id: UUID | None = None
+    sport_id: UUID | None = None
+    include_canceled: bool = False
+
+
+def _select(p: Params, holding: Holding) -> str:
+    """The events' columns and the seats held in each (a correlated COUNT on the booking
+    (event_id, status) index, evaluated for the rows returned)."""
+    held = p.any_of([s.value for s in holding], "text")
+    return (
+        f'SELECT {columns_of(Event)}, (SELECT COUNT(*) FROM "booking" b '
+        f'WHERE b."event_id" = e."id" AND b."status" {held}) "seats_taken" FROM "event" e'
+    )
+
+
+def _conditions(p: Params, s: EventSelection) -> list[str]:
+    found = [f'"start_at" < {p(s.end)}', f'"end_at" > {p(s.start)}']
+    if s.coach_id is not None:
+        found.append(f'"coach_id" = {p(s.coach_id)}')
+    if s.sport_id is not None:
+        found.append(f'"sport_id" = {p(s.sport_id)}')
+    if not s.include_canceled:
+        found.append(f'"status" <> {p(EventStatus.Canceled.value)}')
+    return found
+
+
+def _paged(p: Params, conditions: list[str], bounds: PageBounds) -> str:
+    """WHERE, ORDER BY (start, id) and LIMIT of a page: after the cursor (backward: before it,
+    latest first; the resolver puts the rows back in order)."""
+    moment, row_id, limit, backward = bounds
+    op, order = ("<", "DESC") if backward else (">", "ASC")
+    if moment is not None and row_id is not None:
+        at, after = p(moment), p(row_id)
+        conditions = [
+            *conditions,
+            f'("start_at" {op} {at} OR ("start_at" = {at} AND "id" {op} {after}))',
+        ]
+    sql = f' WHERE {" AND ".join(conditions)} ORDER BY "start_at" {order}, "id" {order}'
+    return sql if limit is None else f"{sql} LIMIT {p(limit)}"
+
+
+def _seats_view(p: Params, row: Row) -> EventSeatsView:
+    """A row of `_select` as its read model (SQLite's stored text decoded by the model)."""
+    taken = int(row.pop("seats_taken"))
+    event = event_view_of_row(row) if p.postgres else event_view(model_of(Event, row))
+    return EventSeatsView(event, taken)
+
+
+async def list_events(
+    selection: EventSelection, bounds: PageBounds, holding: Holding
+) -> list[EventSeatsView]:
+    """A page of the selected events, by start then id, each with its seats taken."""
+    p = Params()
+    sql = _select(p, holding) + _paged(p, _conditions(p, selection), bounds)
+    return [_seats_view(p, row) for row in await p.fetch(sql)]
+
+
+async def count_events(selection: EventSelection) -> int:
+    p = Params()
+    where = " AND ".join(_conditions(p, selection))
+    rows = await p.fetch(f'SELECT COUNT(*) "n" FROM "event" WHERE {where}')
+    return int(rows[0]["n"])
+
+
+async def events_by_id(event_ids: Sequence[UUID], holding: Holding) -> list[EventSeatsView]:
+    """These events (those that exist), each with its seats taken."""
+    p = Params()
+    sql = f'{_select(p, holding)} WHERE "id" {p.any_of(list(event_ids), "uuid")}'
+    return [_seats_view(p, row) for row in await p.fetch(sql)]
+
+
+async def seats_taken(event_ids: Sequence[UUID], holding: Holding) -> dict[UUID, int]:
+    """The seats held in each of these events (absent: none)."""
+    p = Params()
+    ids, held = p.any_of(list(event_ids), "uuid"), p.any_of([s.value for s in holding], "text")
+    rows = await p.fetch(
+        f'SELECT "event_id", COUNT(*) "n" FROM "booking" WHERE "event_id" {ids} '
+        f'AND "status" {held} GROUP BY "event_id"'
+    )
+    return {as_uuid(row["event_id"]): int(row["n"]) for row in rows}
+
+
+@cache  # once the models are initialised
+def _joined_columns() -> str:
+    """A booking's columns and its event's, the event's named `event.<column>` as the month
+    list's `select_related` rows are (so `bookings._split_views` reads both)."""
+    own = [f"b.{c}" for c in columns_of(Booking).split(", ")]
+    names = [c.strip('"') for c in columns_of(Event).split(", ")]
+    return ", ".join([*own, *(f'e."{n}" "event.{n}"' for n in names)])
+
+
+async def user_bookings_in(
+    user_id: UUID, event_ids: Sequence[UUID], holding: Holding, ranked: bool
+) -> dict[UUID, BookingView]:
+    """The user's seat-holding booking in each of these events (absent: none), with its event;
+    ranked (serviceCardinality, one more statement) only when `ranked`."""
+    p = Params()
+    user, ids = p(user_id), p.any_of(list(event_ids), "uuid")
+    held = p.any_of([s.value for s in holding], "text")
+    rows = await p.fetch(
+        f'SELECT {_joined_columns()} FROM "booking" b JOIN "event" e ON e."id" = b."event_id" '
+        f'WHERE b."user_id" = {user} AND b."event_id" {ids} AND b."status" {held}'
+    )
+    views = await _split_views(rows, holding if ranked else None)
+    return {v.event_id: v for v in views}
