@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from uuid import UUID
 
@@ -25,7 +25,7 @@ from leko_bookings.resolvers.common import (
     utc,
 )
 from leko_bookings.resolvers.context import Context
-from leko_bookings.resolvers.seats import SEAT_HOLDING
+from leko_bookings.resolvers.seats import SEAT_HOLDING, lead_time_limit, seats_left
 from leko_bookings.store import availability
 from leko_bookings.store.availability import EventSelection
 from leko_bookings.store.views import BookingView, EventSeatsView, EventView
@@ -46,14 +46,8 @@ class EventFilter:
     page: PageRequest = field(default_factory=PageRequest)
 
 
-def lead_time_limit(ctx: Context) -> datetime:
-    """The earliest start an order may still book (`ordering.py`: tooCloseToEventStart)."""
-    return ctx.now + timedelta(minutes=ctx.settings.min_lead_time_minutes)
-
-
-def seats_left(event: EventView, seats_taken: int) -> int:
-    """The seats still free (never below 0: a capacity lowered under the seats held)."""
-    return max(0, event.timeslot.number_of_participants - seats_taken)
+def event_seats_left(event: EventView, seats_taken: int) -> int:
+    return seats_left(event.timeslot.number_of_participants, seats_taken)
 
 
 def bookable(ctx: Context, event: EventView, seats_taken: int) -> bool:
@@ -62,7 +56,7 @@ def bookable(ctx: Context, event: EventView, seats_taken: int) -> bool:
         event.event_status is EventStatus.Scheduled
         and event.start_at > ctx.now
         and event.start_at >= lead_time_limit(ctx)
-        and seats_left(event, seats_taken) > 0
+        and event_seats_left(event, seats_taken) > 0
     )
 
 

@@ -6,7 +6,6 @@ The overbooking rule, the schedule-conflict rule and every other rule of an orde
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,7 +29,12 @@ from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import actor_of, entry, record
 from leko_bookings.resolvers.notification_rules import Trigger
 from leko_bookings.resolvers.outbox import enqueue
-from leko_bookings.resolvers.seats import SEAT_HOLDING, initial_status
+from leko_bookings.resolvers.seats import (
+    SEAT_HOLDING,
+    initial_status,
+    lead_time_limit,
+    seats_left,
+)
 from leko_bookings.resolvers.state_machine import Party
 from leko_bookings.resolvers.views import order_view
 from leko_bookings.store import bookings as booking_rows
@@ -93,7 +97,7 @@ def _refusals(
     ctx: Context, user_id: UUID, events: list[Event], commitments: Commitments
 ) -> list[EventRefusal]:
     """Per event, the first rule that fails, in the order SPEC_NOTES gives."""
-    lead = ctx.now + timedelta(minutes=ctx.settings.min_lead_time_minutes)
+    lead = lead_time_limit(ctx)
     refusals = []
     for event in events:
         others = [(o.start_at, o.end_at) for o in events if o.id != event.id]
@@ -107,7 +111,7 @@ def _refusals(
             overlaps(event.start_at, event.end_at, s, e) for s, e in [*others, *commitments.busy]
         ):
             error = BookingError.conflictingUserSchedules
-        elif commitments.held.get(event.id, 0) + 1 > event.capacity:
+        elif seats_left(event.capacity, commitments.held.get(event.id, 0)) < 1:
             error = BookingError.overbooked
         else:
             continue

@@ -1,9 +1,13 @@
-"""Which bookings hold a seat, and how a new booking starts: the seat rules every count uses
-(the overbooking check, the seat cap, serviceCardinality, an event's seats taken)."""
+"""The seat rules every count uses (the overbooking check, the seat cap, serviceCardinality, an
+event's seats left): which bookings hold a seat, how many are free, how late an order may take
+one, and how a new booking starts."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from leko_bookings.models import BookingStatus, Event
+from leko_bookings.resolvers.context import Context
 
 # A booking holds its seat from the order until it is canceled or rejected; a session that
 # happened (even disputed) keeps counting.
@@ -21,3 +25,13 @@ LIVE_AHEAD: tuple[BookingStatus, ...] = (BookingStatus.Pending, BookingStatus.Ac
 def initial_status(event: Event) -> BookingStatus:
     """Public slots (or ones that do not say) are accepted at once; private ones await the coach."""
     return BookingStatus.Pending if event.public is False else BookingStatus.Accepted
+
+
+def seats_left(capacity: int, seats_taken: int) -> int:
+    """The seats still free (never below 0: a capacity lowered under the seats held)."""
+    return max(0, capacity - seats_taken)
+
+
+def lead_time_limit(ctx: Context) -> datetime:
+    """The earliest start an order placed now may still book (else tooCloseToEventStart)."""
+    return ctx.now + timedelta(minutes=ctx.settings.min_lead_time_minutes)

@@ -1,7 +1,11 @@
 """GraphQL object types: the contract's names, each mapped from one read model in one place.
 
-Every field but `Booking.history` is a plain attribute (no resolver): Strawberry reads it as it
-is. serviceCardinality comes with the booking (the store reads the ranks of a page at once).
+The fields a calendar shows are plain attributes (no resolver): Strawberry reads them as they
+are, and compiled plans (`plans.py`) complete them in one pass. serviceCardinality comes with
+the booking (the store reads the ranks of a page at once). Fields with a resolver, each batched
+per request by a loader of the context: `Booking.history`, `Booking.order` and an event's
+availability (`seatsTaken`, `seatsLeft`, `bookable`, `viewerBooking`; given with the event by
+`events`, loaded otherwise).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
 from leko_bookings import models
-from leko_bookings.resolvers.events import bookable, seats_left
+from leko_bookings.resolvers.events import bookable, event_seats_left
 from leko_bookings.schema import enums  # noqa: F401 - the enums first, with their names
 from leko_bookings.schema.context import Info
 from leko_bookings.schema.node import Node, global_id
@@ -88,7 +92,7 @@ def _seats_taken(root: Event, info: Info) -> int | Awaitable[int]:
 
 
 def _seats_left(root: Event, info: Info) -> int | Awaitable[int]:
-    return _with_seats(root, info, partial(seats_left, root.view))
+    return _with_seats(root, info, partial(event_seats_left, root.view))
 
 
 def _bookable(root: Event, info: Info) -> bool | Awaitable[bool]:
