@@ -30,8 +30,8 @@ from leko_bookings.resolvers.notification_rules import (
 )
 from leko_bookings.store import outbox
 from leko_bookings.store.outbox import DueBooking, DueOn, DueWindow, NewNotification
+from leko_bookings.store.views import NIL
 
-NIL = UUID(int=0)
 TIME_DRIVEN = (Trigger.before_start, Trigger.after_end)
 NAMESPACE = UUID("5d2c1a0e-7f3b-4c56-9a1e-0b8f4e6d2c71")  # of notification ids; never change it
 _NAMESPACE_BYTES = NAMESPACE.bytes

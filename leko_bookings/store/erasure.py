@@ -10,8 +10,7 @@ from uuid import UUID
 from tortoise.expressions import Subquery
 
 from leko_bookings.models import Booking, BookingHistory, Event, EventStatus, Notification, Order
-
-NIL = UUID(int=0)
+from leko_bookings.store.views import NIL
 
 
 @dataclass(frozen=True, slots=True)

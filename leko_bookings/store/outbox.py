@@ -26,8 +26,8 @@ from leko_bookings.models import (
     RecipientRole,
 )
 from leko_bookings.store.sql import MAX_PARAMETERS, Params, as_instant, as_uuid, insert
+from leko_bookings.store.views import NIL
 
-NIL = UUID(int=0)
 T = TypeVar("T")
 
 

@@ -29,6 +29,9 @@ from leko_bookings.models import (
     SlotType,
 )
 
+NIL = UUID(int=0)
+"""The id that stands for an erased user (a coach's bookings and events keep it)."""
+
 
 @dataclass(frozen=True, slots=True)
 class TimeSlotView:
