@@ -214,3 +214,22 @@ async def test_out_of_the_ordinary_values_get_graphql_core_s_answer(
     planned, plain = await both(client, users, query, monkeypatch)
     assert planned == plain
     assert b'"errors"' in planned or b"7" in planned
+
+
+async def test_a_plan_follows_each_request_s_include_and_skip_variables(
+    client, users, settings, monkeypatch
+):
+    """Plans are kept across requests for a document; `@include`/`@skip` variables are part of
+    what picks one, so the same text with other values answers with other fields."""
+    await calendar_data(client, users, settings)
+    query = (
+        "query Q($userId: UUID!, $yes: Boolean!) { bookings(userId: $userId) {"
+        " nodes { bookingId @include(if: $yes) startAt @skip(if: $yes) } } }"
+    )
+    answers = {}
+    for yes in (True, False, True, False):
+        data = await gql(client, users.as_athlete, query, userId=str(users.athlete), yes=yes)
+        [first, *_] = data["data"]["bookings"]["nodes"]
+        assert set(first) == ({"bookingId"} if yes else {"startAt"})
+        answers.setdefault(yes, data)
+        assert answers[yes] == data

@@ -126,15 +126,15 @@ def acts_for_order(ctx: Context, user_id: UUID) -> bool:
     return acts_for(ctx, user_id) or ctx.principal.has(Role.scheduler)
 
 
-async def orders_by_id(ctx: Context, order_ids: list[UUID]) -> list[OrderView]:
+async def orders_by_id(ctx: Context, order_ids: list[UUID], ranked: bool = True) -> list[OrderView]:
     """These orders, each with the bookings of it the caller may see (a coach reaching an order
-    through one of their bookings sees that booking, not the athlete's others). The caller must
-    have been shown a booking of each (Booking.order) or own it (`get_order`)."""
-    orders = await order_rows.orders_by_id(order_ids)
-    bookings = await booking_rows.bookings_of_orders([o.order_id for o in orders], SEAT_HOLDING)
+    through one of their bookings sees that booking, not the athlete's others; the status is the
+    whole order's). The caller must have been shown a booking of each (Booking.order) or own it
+    (`get_order`). `ranked=False`: no serviceCardinality (the reader does not show it)."""
+    holding = SEAT_HOLDING if ranked else None
     return [
-        order_view(o, [b for b in bookings.get(o.order_id, []) if sees_booking(ctx, b)])
-        for o in orders
+        order_view(order, bookings, [b for b in bookings if sees_booking(ctx, b)])
+        for order, bookings in await booking_rows.orders_with_bookings(order_ids, holding)
     ]
 
 

@@ -21,12 +21,18 @@ def order_status(statuses: Sequence[BookingStatus]) -> OrderStatus:
     return OrderStatus.Confirmed
 
 
-def order_view(order: OrderRecord, bookings: Sequence[BookingView]) -> OrderView:
+def order_view(
+    order: OrderRecord,
+    bookings: Sequence[BookingView],
+    shown: Sequence[BookingView] | None = None,
+) -> OrderView:
+    """An order with its status (of all its `bookings`) and the bookings a reader is `shown`
+    (default: all)."""
     return OrderView(
         order_id=order.order_id,
         user_id=order.user_id,
         status=order_status([b.booking_status for b in bookings]),
         payment_status=order.payment_status,
         created_at=order.created_at,
-        bookings=tuple(bookings),
+        bookings=tuple(bookings if shown is None else shown),
     )

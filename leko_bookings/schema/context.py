@@ -45,13 +45,18 @@ class GraphQLContext(BaseContext):
         self._ctx = ctx
         self.channel = channel
         self.history: DataLoader[UUID, list[HistoryEntryView]] = DataLoader(load_fn=_histories)
-        self.orders: DataLoader[UUID, OrderView] = DataLoader(load_fn=self._orders)
+        self.orders: DataLoader[tuple[UUID, bool], OrderView] = DataLoader(load_fn=self._orders)
         self.bookings: DataLoader[UUID, BookingView | None] = DataLoader(load_fn=self._bookings)
 
-    async def _orders(self, order_ids: list[UUID]) -> list[OrderView]:
-        """Orders of bookings the caller was shown (Booking.order): one statement for them all."""
-        by_id = {o.order_id: o for o in await reading.orders_by_id(self.ctx, order_ids)}
-        return [by_id[i] for i in order_ids]
+    async def _orders(self, keys: list[tuple[UUID, bool]]) -> list[OrderView]:
+        """Orders of bookings the caller was shown (Booking.order), keyed by (order id, ranked):
+        one statement for them all (and one for the ranks when shown)."""
+        found: dict[tuple[UUID, bool], OrderView] = {}
+        for ranked in {r for _, r in keys}:
+            ids = [i for i, r in keys if r is ranked]
+            for order in await reading.orders_by_id(self.ctx, ids, ranked):
+                found[order.order_id, ranked] = order
+        return [found[key] for key in keys]
 
     async def _bookings(self, booking_ids: list[UUID]) -> list[BookingView | None]:
         """Bookings by id, those the caller may see (else None: erased or not theirs)."""

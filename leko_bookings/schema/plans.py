@@ -32,6 +32,7 @@ objects has no side effects, so doing it twice changes nothing.
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -45,6 +46,7 @@ from graphql import (
     Undefined,
 )
 from graphql.execution import Executor
+from graphql.pyutils import is_awaitable
 from strawberry.types.field import StrawberryField
 
 ENV = "LEKO_GRAPHQL_COMPILED_PLANS"
@@ -59,6 +61,31 @@ class GiveUp(Exception):
 
 
 _NO_PLAN = object()
+SHARED_PLANS = 1024  # plans kept across requests (least recently used dropped)
+_SHARED: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = OrderedDict()
+# Types of values known to be neither awaitable nor exceptions (a plan's values are read as they
+# are once their type is here).
+_PLAIN: set[type] = {str, int, float, bool}
+
+
+def _switches(context: Any) -> tuple[tuple[str, str], ...]:
+    """The values of the variables that `@include`/`@skip` read in this request's document:
+    what, besides the document, decides which fields a selection holds."""
+    names: set[str] = set()
+    pending = [context.operation.selection_set]
+    pending += [f.definition.selection_set for f in context.fragments.values()]
+    while pending:
+        selection_set = pending.pop()
+        for selection in selection_set.selections if selection_set else ():
+            for directive in selection.directives or ():
+                if directive.name.value in ALLOWED_DIRECTIVES:
+                    for argument in directive.arguments or ():
+                        variable = getattr(argument.value, "name", None)
+                        if variable is not None:
+                            names.add(variable.value)
+            pending.append(getattr(selection, "selection_set", None))
+    values = context.variable_values.coerced
+    return tuple((name, repr(values.get(name))) for name in sorted(names))
 
 
 def enabled() -> bool:
@@ -79,8 +106,8 @@ def planned(
             self.plans_on = manager is None or not manager.middlewares
             # (type, id(field details)) -> (the details, kept alive; their plan or _NO_PLAN)
             self.plans: dict[tuple[Any, int], tuple[Any, Any]] = {}
-            self.plain_types: set[type] = {str, int, float, bool}
             self.schema_lookups = (fields, own_is_type_of)
+            self.switches: tuple[tuple[str, str], ...] | None = None
 
         def complete_value(
             self,
@@ -106,15 +133,31 @@ def planned(
             key = (return_type, id(field_details_list))
             known = self.plans.get(key)
             if known is None:
-                plan = _compile(self, return_type, field_details_list, self.schema_lookups)
-                known = self.plans[key] = (field_details_list, plan)
+                known = self.plans[key] = (
+                    field_details_list,
+                    self.shared_plan(return_type, field_details_list),
+                )
             return known[1]
 
-        def check(self, value: Any) -> None:
-            """Give up on a value that is awaitable or an exception; remember plain types."""
-            if isinstance(value, BaseException) or self.is_awaitable(value):
-                raise GiveUp
-            self.plain_types.add(type(value))
+        def shared_plan(self, return_type: GraphQLOutputType, field_details_list: Any) -> Any:
+            """The plan of this selection, compiled once for every request that selects it with
+            the same `@include`/`@skip` variables (the same document: the parser cache gives
+            the same nodes, which the cache keeps alive, so their ids stay theirs)."""
+            if any(fd.fragment_variable_values is not None for fd in field_details_list):
+                return _compile(self, return_type, field_details_list, self.schema_lookups)
+            if self.switches is None:
+                self.switches = _switches(self)
+            nodes = tuple(fd.node for fd in field_details_list)
+            key = (return_type, tuple(map(id, nodes)), self.switches)
+            known = _SHARED.get(key)
+            if known is not None:
+                _SHARED.move_to_end(key)
+                return known[1]
+            plan = _compile(self, return_type, field_details_list, self.schema_lookups)
+            _SHARED[key] = (nodes, plan)
+            if len(_SHARED) > SHARED_PLANS:
+                _SHARED.popitem(last=False)
+            return plan
 
     return PlannedExecutionContext
 
@@ -166,9 +209,8 @@ def _leaf(context: Any, leaf: GraphQLScalarType | GraphQLEnumType, non_null: boo
 
 def _guarded(context: Any, complete: Plan, non_null: bool) -> Plan:
     """`complete` for a value that is there and plain; a null is null (or, for a non-null
-    field, given up on)."""
-    plain = context.plain_types
-    check = context.check
+    field, given up on). Holds nothing of the request (plans outlive it)."""
+    plain = _PLAIN
 
     def guarded(value: Any) -> Any:
         if value is None or value is Undefined:
@@ -176,7 +218,9 @@ def _guarded(context: Any, complete: Plan, non_null: bool) -> Plan:
                 raise GiveUp
             return None
         if type(value) not in plain:
-            check(value)
+            if isinstance(value, BaseException) or is_awaitable(value):
+                raise GiveUp
+            plain.add(type(value))
         return complete(value)
 
     return guarded

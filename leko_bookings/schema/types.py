@@ -203,7 +203,8 @@ async def _history(root: Booking, info: Info) -> list[BookingHistoryEntry]:
 
 
 async def _order(root: Booking, info: Info) -> BookingOrder:
-    return BookingOrder.of(await info.context.orders.load(root.order_id))
+    ranked = selects(info, "bookings", "serviceCardinality")
+    return BookingOrder.of(await info.context.orders.load((root.order_id, ranked)))
 
 
 @strawberry.type

@@ -23,6 +23,7 @@ from leko_bookings.models import (
     Event,
 )
 from leko_bookings.store.events import event_view, event_view_of_row
+from leko_bookings.store.orders import OrderRecord, record_of
 from leko_bookings.store.sql import (
     Compiled,
     Params,
@@ -69,11 +70,13 @@ def _view(b: Row, event: EventView, rank: int | None) -> BookingView:
     )
 
 
-async def views_of(pairs: Sequence[tuple[Booking, Event]], holding: Holding) -> list[BookingView]:
+async def views_of(
+    pairs: Sequence[tuple[Booking, Event]], holding: Holding | None
+) -> list[BookingView]:
     """Booking models with their events (rows a rule just wrote) as read models, ranked (one
-    statement for them all)."""
+    statement for them all) unless `holding` is None."""
     rows = [column_values(b) for b, _ in pairs]
-    ranks = await _ranks(rows, holding)
+    ranks = await _ranks(rows, holding) if holding is not None else {}
     return [
         _view(row, event_view(event), ranks.get(row["id"]))
         for row, (_, event) in zip(rows, pairs, strict=True)
@@ -308,3 +311,19 @@ async def bookings_by_id(booking_ids: list[UUID], holding: Holding) -> list[Book
         return []
     bookings = await Booking.filter(id__in=booking_ids).select_related("event")
     return await views_of([(b, b.event) for b in bookings], holding)
+
+
+async def orders_with_bookings(
+    order_ids: list[UUID], holding: Holding | None
+) -> list[tuple[OrderRecord, list[BookingView]]]:
+    """These orders, each with all its bookings and their events, by start: one statement (an
+    order always holds a booking), and one for the ranks unless `holding` is None."""
+    if not order_ids:
+        return []
+    query = Booking.filter(order_id__in=order_ids).select_related("event", "order")
+    bookings = await query.order_by("start_at", "id")
+    views = await views_of([(b, b.event) for b in bookings], holding)
+    grouped: dict[UUID, tuple[OrderRecord, list[BookingView]]] = {}
+    for booking, view in zip(bookings, views, strict=True):
+        grouped.setdefault(view.order_id, (record_of(booking.order), []))[1].append(view)
+    return list(grouped.values())

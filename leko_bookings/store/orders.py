@@ -53,8 +53,3 @@ def _selected(user_id: UUID, start: datetime | None, end: datetime | None) -> Qu
     if end is not None:
         query = query.filter(created_at__lt=end)
     return query
-
-
-async def orders_by_id(order_ids: list[UUID]) -> list[OrderRecord]:
-    """These orders (those that exist), in no particular order."""
-    return [record_of(o) for o in await Order.filter(id__in=order_ids)]
