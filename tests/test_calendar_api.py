@@ -458,3 +458,25 @@ async def test_a_notification_of_a_booking_gone_reads_without_it(client, users, 
     [note] = data["data"]["notifications"]["nodes"]
     assert note["booking"] is None
     assert "no longer exists" in note["message"]
+
+
+async def test_the_readme_s_calendar_screen_query_runs(client, users, settings, repo_root):
+    """The README's one-round-trip query (section GraphQL) is valid and answers every part."""
+    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    query = readme.split("```graphql\n", 1)[1].split("```", 1)[0]
+    events = await events_of(settings, users.coach, 2)
+    r = await book(client, users.as_athlete, users.athlete, events[0])
+    assert r.status_code == 201, r.text
+    variables = {
+        "me": str(users.athlete),
+        "from": "2026-06-01T00:00:00Z",
+        "to": "2026-07-01T00:00:00Z",
+        "coach": str(users.coach),
+    }
+    data = await gql(client, users.as_athlete, query, **variables)
+    assert "errors" not in data, data
+    answer = data["data"]
+    assert answer["viewer"]["userId"] == str(users.athlete)
+    assert [n["viewerBooking"] is not None for n in answer["week"]["nodes"]] == [True, False]
+    assert len(answer["mine"]["nodes"]) == 1
+    assert answer["inbox"]["totalCount"] == 0

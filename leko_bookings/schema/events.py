@@ -63,7 +63,7 @@ class EventQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[Event]:
+    ) -> Connection[Event] | None:
         query = events.EventFilter(
             from_,
             to,
