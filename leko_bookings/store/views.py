@@ -11,23 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from leko_bookings.models import (
-    ActorRole,
-    BookingStatus,
-    CanceledByRole,
-    CancellationReasonCode,
-    Currency,
-    Eligibility,
-    EventStatus,
-    HistoryAction,
-    Level,
-    NotificationStatus,
-    OrderStatus,
-    PaymentStatus,
-    RecipientRole,
-    SlotPaymentMethod,
-    SlotType,
-)
+from leko_bookings import models
 
 NIL = UUID(int=0)
 """The id that stands for an erased user (a coach's bookings and events keep it)."""
@@ -41,17 +25,17 @@ class TimeSlotView:
     start_time: str
     end_time: str
     number_of_participants: int
-    slot_type: SlotType
+    slot_type: models.SlotType
     age_from: int
     age_to: int
     duration: int
     price: int
-    price_currency: Currency
-    payment_method: SlotPaymentMethod
+    price_currency: models.Currency
+    payment_method: models.SlotPaymentMethod
     address_id: UUID | None
     public: bool | None
-    level: Level | None
-    eligibility: Eligibility | None
+    level: models.Level | None
+    eligibility: models.Eligibility | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +45,7 @@ class EventView:
     sport_id: UUID
     start_at: datetime
     end_at: datetime
-    event_status: EventStatus
+    event_status: models.EventStatus
     timeslot: TimeSlotView
 
 
@@ -86,12 +70,12 @@ class BookingView:
     event_id: UUID
     start_at: datetime
     end_at: datetime
-    booking_status: BookingStatus
+    booking_status: models.BookingStatus
     completed: bool
     note: str | None
     canceled_at: datetime | None
-    canceled_by_role: CanceledByRole | None
-    cancellation_reason_code: CancellationReasonCode | None
+    canceled_by_role: models.CanceledByRole | None
+    cancellation_reason_code: models.CancellationReasonCode | None
     cancellation_reason_text: str | None
     dismissed_at: datetime | None
     dispute_reason: str | None
@@ -100,7 +84,7 @@ class BookingView:
     service_cardinality: int | None
 
     @property
-    def event_status(self) -> EventStatus:
+    def event_status(self) -> models.EventStatus:
         return self.event.event_status
 
     @property
@@ -116,8 +100,8 @@ class BookingView:
 class OrderView:
     order_id: UUID
     user_id: UUID
-    status: OrderStatus
-    payment_status: PaymentStatus
+    status: models.OrderStatus
+    payment_status: models.PaymentStatus
     created_at: datetime
     bookings: tuple[BookingView, ...]
 
@@ -128,10 +112,10 @@ class HistoryEntryView:
 
     at: datetime
     actor_id: UUID | None
-    actor_role: ActorRole
-    action: HistoryAction
-    from_status: BookingStatus | None
-    to_status: BookingStatus | None
+    actor_role: models.ActorRole
+    action: models.HistoryAction
+    from_status: models.BookingStatus | None
+    to_status: models.BookingStatus | None
     detail: str | None
 
 
@@ -142,8 +126,8 @@ class NotificationView:
     id: UUID
     rule: str
     booking_id: UUID
-    recipient_role: RecipientRole
-    status: NotificationStatus
+    recipient_role: models.RecipientRole
+    status: models.NotificationStatus
     created_at: datetime
     sent_at: datetime | None
     read: bool
