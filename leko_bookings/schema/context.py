@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from functools import cached_property, partial
 from typing import Annotated
 from uuid import UUID
@@ -97,7 +98,18 @@ async def _optional_context(request: Request) -> Context | None:
     return await resolver_context(request, await current_principal(request))
 
 
+_CURRENT: ContextVar[GraphQLContext] = ContextVar("leko_graphql_context")
+
+
+def current() -> GraphQLContext:
+    """The GraphQL context of the request being executed (for values built without `info`,
+    such as a booking's event, that load what they need only when a query asks)."""
+    return _CURRENT.get()
+
+
 async def get_context(
     request: Request, ctx: Annotated[Context | None, Depends(_optional_context)]
 ) -> GraphQLContext:
-    return GraphQLContext(ctx, request.app.state.channel)
+    context = GraphQLContext(ctx, request.app.state.channel)
+    _CURRENT.set(context)
+    return context

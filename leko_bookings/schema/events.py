@@ -23,8 +23,8 @@ from leko_bookings.schema.types import Event, selects
 from leko_bookings.store.views import BookingView, EventSeatsView
 
 
-def _event(e: EventSeatsView) -> Event:
-    return Event.of(e.event, e.seats_taken)
+def _event(info: Info, e: EventSeatsView) -> Event:
+    return Event.of(e.event, e.seats_taken, now=info.context.ctx)
 
 
 def _shows_viewer_booking(info: Info, *below: str) -> bool:
@@ -74,12 +74,13 @@ class EventQuery:
         )
         page = await events.list_events(info.context.ctx, query)
         viewer = await _viewer_bookings(info, page)
-        return connection_of(page, lambda e: Event.of(e.event, e.seats_taken, viewer))
+        ctx = info.context.ctx
+        return connection_of(page, lambda e: Event.of(e.event, e.seats_taken, viewer, ctx))
 
     @strawberry.field(description="One event with its availability, null if unknown.")
     async def event(self, info: Info, event_id: UUID) -> Event | None:
         found = await events.get_event(info.context.ctx, event_id)
-        return None if found is None else _event(found)
+        return None if found is None else _event(info, found)
 
 
 @finder("Event")
@@ -87,4 +88,4 @@ async def _find(info: Info, event_id: UUID) -> Event:
     found = await events.get_event(info.context.ctx, event_id)
     if found is None:
         raise NotFound(f"Event {event_id} was not found.")
-    return _event(found)
+    return _event(info, found)

@@ -10,19 +10,19 @@ availability (`seatsTaken`, `seatsLeft`, `bookable`, `viewerBooking`; given with
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from datetime import datetime
-from functools import partial
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
 from leko_bookings import models
+from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.events import bookable, event_seats_left
 from leko_bookings.schema import enums  # noqa: F401 - the enums first, with their names
-from leko_bookings.schema.context import Info
+from leko_bookings.schema.context import Info, current
 from leko_bookings.schema.node import Node, global_id
 from leko_bookings.store.views import (
     BookingView,
@@ -74,42 +74,29 @@ class TimeSlot:
         )
 
 
-def _with_seats(root: Event, info: Info, rule: Callable[[int], V]) -> V | Awaitable[V]:
-    """A rule of the seats taken in the event: at once when they were read with it (the events
-    listing: these resolvers are synchronous, so no task per field), else when the request's
-    loader has them (graphql-core awaits what a resolver returns when it is awaitable)."""
-    if root.seats is not None:
-        return rule(root.seats)
-    return _after(info.context.seats_taken.load(root.event_id), rule)
+class Later(Generic[V]):
+    """An availability field's value for an event not read with it (a booking's event, ...):
+    graphql-core awaits it when the query selects the field, through the request's loaders;
+    nothing is read otherwise. A compiled plan gives such a value back to graphql-core."""
 
+    __slots__ = ("event", "field")
 
-async def _after(pending: Awaitable[int], rule: Callable[[int], V]) -> V:
-    return rule(await pending)
+    def __init__(self, event: EventView, field: str) -> None:
+        self.event = event
+        self.field = field
 
+    def __await__(self) -> Generator[Any, None, V]:
+        return self._value().__await__()
 
-def _seats_taken(root: Event, info: Info) -> int | Awaitable[int]:
-    return _with_seats(root, info, int)
-
-
-def _seats_left(root: Event, info: Info) -> int | Awaitable[int]:
-    return _with_seats(root, info, partial(event_seats_left, root.view))
-
-
-def _bookable(root: Event, info: Info) -> bool | Awaitable[bool]:
-    return _with_seats(root, info, partial(bookable, info.context.ctx, root.view))
-
-
-def _viewer_booking(root: Event, info: Info) -> Booking | Awaitable[Booking | None] | None:
-    """The caller's own booking in the event: at once when the listing read the caller's
-    bookings in its events, else through the request's loader."""
-    if root.viewer_bookings is not None:
-        return _booking_or_none(root.viewer_bookings.get(root.event_id))
-    return _load_viewer_booking(root, info)
-
-
-async def _load_viewer_booking(root: Event, info: Info) -> Booking | None:
-    key = (root.event_id, selects(info, "serviceCardinality"))
-    return _booking_or_none(await info.context.viewer_booking.load(key))
+    async def _value(self) -> Any:
+        context, event = current(), self.event
+        if self.field == "viewer_booking":
+            key = (event.event_id, True)
+            return _booking_or_none(await context.viewer_booking.load(key))
+        taken = await context.seats_taken.load(event.event_id)
+        if self.field == "seats_left":
+            return event_seats_left(event, taken)
+        return bookable(context.ctx, event, taken) if self.field == "bookable" else taken
 
 
 def _booking_or_none(found: BookingView | None) -> Booking | None:
@@ -128,30 +115,20 @@ class Event(Node):
     end_at: datetime
     event_status: models.EventStatus
     timeslot: TimeSlot
-    seats_taken: int | Awaitable[int] = strawberry.field(
-        resolver=_seats_taken,
-        graphql_type=int,
-        description="Seats held: bookings Pending, Accepted or disputed.",
+    seats_taken: int | Later[int] = strawberry.field(
+        graphql_type=int, description="Seats held: bookings Pending, Accepted or disputed."
     )
-    seats_left: int | Awaitable[int] = strawberry.field(
-        resolver=_seats_left,
-        graphql_type=int,
-        description="numberOfParticipants - seatsTaken, never below 0.",
+    seats_left: int | Later[int] = strawberry.field(
+        graphql_type=int, description="numberOfParticipants - seatsTaken, never below 0."
     )
-    bookable: bool | Awaitable[bool] = strawberry.field(
-        resolver=_bookable,
+    bookable: bool | Later[bool] = strawberry.field(
         graphql_type=bool,
         description="Scheduled, starting at least the order lead time from now, a seat left.",
     )
-    viewer_booking: Booking | Awaitable[Booking | None] | None = strawberry.field(
-        resolver=_viewer_booking,
+    viewer_booking: Booking | Later[Booking | None] | None = strawberry.field(
         graphql_type=Annotated["Booking", strawberry.lazy("leko_bookings.schema.types")] | None,
         description="Your own seat-holding booking in this event.",
     )
-    view: strawberry.Private[EventView]
-    seats: strawberry.Private[int | None] = None  # seats taken, when read with the event
-    # The caller's bookings in the listing's events, when read with them (by event id).
-    viewer_bookings: strawberry.Private[Mapping[UUID, BookingView] | None] = None
 
     @classmethod
     def of(
@@ -159,8 +136,27 @@ class Event(Node):
         e: EventView,
         seats_taken: int | None = None,
         viewer_bookings: Mapping[UUID, BookingView] | None = None,
+        now: Context | None = None,
     ) -> Event:
+        """An event as GraphQL shows it; its availability given (`seats_taken`, the caller's
+        `viewer_bookings` and context when read with the event: plain values a plan completes)
+        or left to the request's loaders (`Later`)."""
+        if seats_taken is not None and now is not None:
+            seats: Any = seats_taken
+            left: Any = event_seats_left(e, seats_taken)
+            can: Any = bookable(now, e, seats_taken)
+        else:
+            seats, left, can = Later(e, "seats_taken"), Later(e, "seats_left"), Later(e, "bookable")
+        viewer: Any = (
+            Later(e, "viewer_booking")
+            if viewer_bookings is None
+            else _booking_or_none(viewer_bookings.get(e.event_id))
+        )
         return cls(
+            seats_taken=seats,
+            seats_left=left,
+            bookable=can,
+            viewer_booking=viewer,
             id=global_id("Event", e.event_id),
             event_id=e.event_id,
             coach_id=e.coach_id,
@@ -169,9 +165,6 @@ class Event(Node):
             end_at=e.end_at,
             event_status=e.event_status,
             timeslot=TimeSlot.of(e.timeslot),
-            view=e,
-            seats=seats_taken,
-            viewer_bookings=viewer_bookings,
         )
 
 
