@@ -2,10 +2,10 @@
 
 The fields a calendar shows are plain attributes (no resolver): Strawberry reads them as they
 are, and compiled plans (`plans.py`) complete them in one pass. serviceCardinality comes with
-the booking (the store reads the ranks of a page at once). Fields with a resolver, each batched
-per request by a loader of the context: `Booking.history`, `Booking.order` and an event's
-availability (`seatsTaken`, `seatsLeft`, `bookable`, `viewerBooking`; given with the event by
-`events`, loaded otherwise).
+the booking (the store reads the ranks of a page at once). An event's availability (`seatsTaken`,
+`seatsLeft`, `bookable`, `viewerBooking`) is plain values where `events` reads it with the event,
+and awaitable values (`Later`) filled by the request's loaders elsewhere. Fields with a resolver,
+each batched per request by a loader of the context: `Booking.history`, `Booking.order`.
 """
 
 from __future__ import annotations
@@ -105,8 +105,9 @@ def _booking_or_none(found: BookingView | None) -> Booking | None:
 
 @strawberry.type
 class Event(Node):
-    """A catalog event. Its availability fields are read with the events query's listing, and
-    through per-request loaders elsewhere (a booking's event): a constant number of statements."""
+    """A catalog event. Its availability is read with the events query's listing (plain values),
+    and through per-request loaders elsewhere (a booking's event: `Later`): a constant number of
+    statements either way."""
 
     event_id: UUID
     coach_id: UUID
