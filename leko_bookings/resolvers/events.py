@@ -2,8 +2,8 @@
 taken and left in each, whether it can be booked now, and the caller's own booking in it.
 
 Seats are counted by the overbooking check's rule (`seats.py: SEAT_HOLDING`); whether an event
-can be booked follows the order's rules (`ordering.py`): not canceled, not started, starting at
-least the lead time after now, a seat left.
+can be booked uses the order's own timing rule (`seats.py: too_late`): scheduled, not started,
+starting at least the lead time after now, a seat left.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from leko_bookings.resolvers.common import (
     utc,
 )
 from leko_bookings.resolvers.context import Context
-from leko_bookings.resolvers.seats import SEAT_HOLDING, lead_time_limit, seats_left
+from leko_bookings.resolvers.seats import SEAT_HOLDING, seats_left, too_late
 from leko_bookings.store import availability
 from leko_bookings.store.availability import EventSelection
 from leko_bookings.store.views import BookingView, EventSeatsView, EventView
@@ -54,8 +54,7 @@ def bookable(ctx: Context, event: EventView, seats_taken: int) -> bool:
     """Whether an order placed now could take a seat in the event (leaving aside who orders)."""
     return (
         event.event_status is EventStatus.Scheduled
-        and event.start_at > ctx.now
-        and event.start_at >= lead_time_limit(ctx)
+        and too_late(ctx, event.start_at) is None
         and event_seats_left(event, seats_taken) > 0
     )
 

@@ -32,8 +32,8 @@ from leko_bookings.resolvers.outbox import enqueue
 from leko_bookings.resolvers.seats import (
     SEAT_HOLDING,
     initial_status,
-    lead_time_limit,
     seats_left,
+    too_late,
 )
 from leko_bookings.resolvers.state_machine import Party
 from leko_bookings.resolvers.views import order_view
@@ -97,14 +97,12 @@ def _refusals(
     ctx: Context, user_id: UUID, events: list[Event], commitments: Commitments
 ) -> list[EventRefusal]:
     """Per event, the first rule that fails, in the order SPEC_NOTES gives."""
-    lead = lead_time_limit(ctx)
     refusals = []
     for event in events:
         others = [(o.start_at, o.end_at) for o in events if o.id != event.id]
-        if event.start_at <= ctx.now:
-            error = BookingError.pastEventBookAttempt
-        elif event.start_at < lead:
-            error = BookingError.tooCloseToEventStart
+        late = too_late(ctx, event.start_at)
+        if late is not None:
+            error = late
         elif event.coach_id == user_id:
             error = BookingError.selfBookAttempt
         elif any(

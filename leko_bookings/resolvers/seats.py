@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from leko_bookings.errors import BookingError
 from leko_bookings.models import BookingStatus, Event
 from leko_bookings.resolvers.context import Context
 
@@ -32,6 +33,11 @@ def seats_left(capacity: int, seats_taken: int) -> int:
     return max(0, capacity - seats_taken)
 
 
-def lead_time_limit(ctx: Context) -> datetime:
-    """The earliest start an order placed now may still book (else tooCloseToEventStart)."""
-    return ctx.now + timedelta(minutes=ctx.settings.min_lead_time_minutes)
+def too_late(ctx: Context, start_at: datetime) -> BookingError | None:
+    """Why an order placed now can no longer take a seat in an event starting at `start_at`
+    (it has started; it starts within the lead time), or None."""
+    if start_at <= ctx.now:
+        return BookingError.pastEventBookAttempt
+    if start_at < ctx.now + timedelta(minutes=ctx.settings.min_lead_time_minutes):
+        return BookingError.tooCloseToEventStart
+    return None

@@ -11,7 +11,7 @@ from functools import cache
 from uuid import UUID
 
 from leko_bookings.models import Booking, BookingStatus, Event, EventStatus
-from leko_bookings.store.bookings import _split_views
+from leko_bookings.store.bookings import split_views
 from leko_bookings.store.events import event_view, event_view_of_row
 from leko_bookings.store.sql import Params, Row, as_uuid, columns_of, model_of
 from leko_bookings.store.views import BookingView, EventSeatsView
@@ -113,7 +113,7 @@ async def seats_taken(event_ids: Sequence[UUID], holding: Holding) -> dict[UUID,
 @cache  # once the models are initialised
 def _joined_columns() -> str:
     """A booking's columns and its event's, the event's named `event.<column>` as the month
-    list's `select_related` rows are (so `bookings._split_views` reads both)."""
+    list's `select_related` rows are (so `bookings.split_views` reads both)."""
     own = [f"b.{c}" for c in columns_of(Booking).split(", ")]
     names = [c.strip('"') for c in columns_of(Event).split(", ")]
     return ", ".join([*own, *(f'e."{n}" "event.{n}"' for n in names)])
@@ -131,5 +131,5 @@ async def user_bookings_in(
         f'SELECT {_joined_columns()} FROM "booking" b JOIN "event" e ON e."id" = b."event_id" '
         f'WHERE b."user_id" = {user} AND b."event_id" {ids} AND b."status" {held}'
     )
-    views = await _split_views(rows, holding if ranked else None)
+    views = await split_views(rows, holding if ranked else None)
     return {v.event_id: v for v in views}

@@ -83,7 +83,7 @@ async def views_of(
     ]
 
 
-async def _split_views(rows: list[Row], holding: Holding | None) -> list[BookingView]:
+async def split_views(rows: list[Row], holding: Holding | None) -> list[BookingView]:
     """Rows of a booking query with `select_related("event")` as read models (ranked unless
     `holding` is None)."""
     pairs = decoded_rows(rows, Booking, Event)
@@ -124,7 +124,7 @@ _BOOKING_BY_ID = Compiled(_booking_query)
 
 async def booking_by_id(booking_id: UUID) -> BookingView | None:
     """One booking with its event, not ranked (see `ranked`)."""
-    views = await _split_views(await _BOOKING_BY_ID.rows(booking_id), None)
+    views = await split_views(await _BOOKING_BY_ID.rows(booking_id), None)
     return views[0] if views else None
 
 
@@ -209,7 +209,7 @@ async def list_bookings(
     moment, row_id, limit, backward = page
     s = selection
     values = (s.user_id, s.event_id, s.coach_id, s.start, s.end, moment, row_id, limit)
-    return await _split_views(await _BOOKINGS[backward].rows(*values), holding)
+    return await split_views(await _BOOKINGS[backward].rows(*values), holding)
 
 
 async def count_bookings(selection: Selection) -> int:
