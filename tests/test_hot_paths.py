@@ -1,11 +1,11 @@
-"""The hot paths' shortcuts (issue 6): statements rendered once (`Compiled`), one multi-row
+"""The hot paths' shortcuts (issue 6): one multi-row
 INSERT per table (`insert`), and orders that cost the same few statements however many events
 they book."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from tortoise.exceptions import IntegrityError
@@ -13,7 +13,6 @@ from tortoise.fields.base import DatabaseDefault
 
 from bench.sqlcount import counting_statements
 from leko_bookings.models import (
-    Booking,
     BookingHistory,
     Notification,
     NotificationStatus,
@@ -21,7 +20,7 @@ from leko_bookings.models import (
 )
 from leko_bookings.resolvers import common
 from leko_bookings.store import sql
-from leko_bookings.store.sql import Compiled, as_uuid, insert
+from leko_bookings.store.sql import insert
 from tests.conftest import NOW
 from tests.factories import book, create_event
 
@@ -41,42 +40,6 @@ async def booked(client, users, settings, count: int, private: bool = False) -> 
     r = await book(client, users.as_athlete, users.athlete, *await events(users, settings, count))
     assert r.status_code == 201, r.text
     return [uuid.UUID(b["bookingId"]) for b in r.json()["bookings"]]
-
-
-async def test_compiled_runs_the_query_it_was_built_from_with_each_call_s_values(
-    client, users, settings
-):
-    first, second = await booked(client, users, settings, 2)
-    by_id = Compiled(lambda booking_id: Booking.filter(id=booking_id).limit(1))
-    for booking_id in (first, second, uuid.uuid4()):
-        rows = await by_id.rows(booking_id)
-        assert [as_uuid(r["id"]) for r in rows] == await Booking.filter(id=booking_id).values_list(
-            "id", flat=True
-        )
-
-
-async def test_compiled_builds_a_statement_per_shape(client, users, settings):
-    first, second = await booked(client, users, settings, 2)
-    since = Compiled(
-        lambda user_id, moment: Booking.filter(user_id=user_id).filter(
-            **({} if moment is None else {"start_at__gt": moment})
-        ),
-        uuid.UUID,
-        datetime,
-    )
-    everything = await since.rows(users.athlete, None)
-    later = await since.rows(users.athlete, DAY + timedelta(minutes=1))
-    assert {as_uuid(r["id"]) for r in everything} == {first, second}
-    assert [as_uuid(r["id"]) for r in later] == [second]
-    assert len(since._compiled) == 2  # one statement per dialect and shape
-
-
-async def test_compiled_refuses_a_query_that_leaves_a_value_out(db):
-    unused = Compiled(lambda x: Booking.filter(user_id=uuid.UUID(int=1)))
-    with pytest.raises(ValueError, match="every value must be a parameter"):
-        await unused.rows(uuid.uuid4())
-    twice = Compiled(lambda x: Booking.filter(id=x, user_id=x))  # in two places: both filled
-    assert await twice.rows(uuid.uuid4()) == []
 
 
 async def test_get_by_id_costs_three_statements(client, users, settings):

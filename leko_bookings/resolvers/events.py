@@ -27,6 +27,7 @@ from leko_bookings.resolvers.common import (
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.seats import SEAT_HOLDING, seats_left, too_late
 from leko_bookings.store import availability
+from leko_bookings.store import bookings as booking_rows
 from leko_bookings.store.availability import EventSelection
 from leko_bookings.store.views import BookingView, EventSeatsView, EventView
 
@@ -93,4 +94,4 @@ async def viewer_bookings(
 ) -> dict[UUID, BookingView]:
     """The caller's own seat-holding booking in each of these events (absent: none)."""
     user = ctx.principal.user_id
-    return await availability.user_bookings_in(user, event_ids, SEAT_HOLDING, ranked)
+    return await booking_rows.user_bookings_in(user, event_ids, SEAT_HOLDING, ranked)

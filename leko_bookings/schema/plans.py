@@ -3,10 +3,13 @@ public `execution_context_class` (Strawberry's `Schema(execution_context_class=.
 
 graphql-core completes every field of an answer separately (resolve info, resolver, completion,
 coercion): about 3 µs a field, and a calendar month is ~1,500 fields. When graphql-core is about
-to complete a value (`complete_value`), this looks at the selection below it once per request and,
-if every field in it is plain, turns the value into its answer directly: each field read as the
-attribute Strawberry's default resolver reads, each leaf coerced by its type's own
-`coerce_output_value`, objects and lists walked as graphql-core walks them.
+to complete a value (`complete_value`), this looks at the selection below it and, if every field
+in it is plain, turns the value into its answer with a function generated for that selection
+(Python source compiled once, kept across requests for the same document): each field read as
+the attribute Strawberry's default resolver reads, the spec's String, ID, Boolean and Int values
+of their own class written as they are, a Strawberry enum's members by their names (each coerced
+once), any other leaf by its type's own `coerce_output_value`, objects completed inline, lists
+item by item.
 
 A field is plain only if all of these hold; otherwise the value goes to graphql-core as usual:
 - it is a Strawberry field without a resolver, extension or permission class
@@ -34,15 +37,22 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from keyword import iskeyword
 from typing import Any, cast
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLID,
+    GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
+    GraphQLString,
     Undefined,
 )
 from graphql.execution import Executor
@@ -165,6 +175,29 @@ def planned(
 Lookups = tuple[Callable[[str, str], Any], Callable[[str], bool]]
 
 
+# -- what a plan does: analysed once per selection --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Leaf:
+    leaf: GraphQLScalarType | GraphQLEnumType
+    non_null: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _ListOf:
+    item: Any  # _Leaf | _ListOf | _Object
+    non_null: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Object:
+    object_type: GraphQLObjectType
+    # (response name, attribute or None for __typename, the field's plan or the type's name)
+    fields: tuple[tuple[str, str | None, Any], ...]
+    non_null: bool
+
+
 def _compile(
     context: Any,
     return_type: GraphQLOutputType,
@@ -172,6 +205,18 @@ def _compile(
     lookups: Lookups,
 ) -> Any:
     """The plan of a value of `return_type` selected by `field_details_list`, or _NO_PLAN."""
+    shape = _analyse(context, return_type, field_details_list, lookups)
+    return _NO_PLAN if shape is _NO_PLAN else _function(shape)
+
+
+def _analyse(
+    context: Any,
+    return_type: GraphQLOutputType,
+    field_details_list: Any,
+    lookups: Lookups,
+) -> Any:
+    """What completing a value of `return_type` selected by `field_details_list` takes, or
+    _NO_PLAN where a field is not plain."""
     if any(
         fd.defer_usage is not None or _directives(fd.node) - ALLOWED_DIRECTIVES
         for fd in field_details_list
@@ -180,14 +225,14 @@ def _compile(
     non_null = isinstance(return_type, GraphQLNonNull)
     inner = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
     if isinstance(inner, (GraphQLScalarType, GraphQLEnumType)):
-        return _leaf(context, inner, non_null)
+        return _Leaf(inner, non_null)
     if isinstance(inner, GraphQLList):
-        item = _compile(context, inner.of_type, field_details_list, lookups)
-        return _NO_PLAN if item is _NO_PLAN else _list(item, non_null)
+        item = _analyse(context, inner.of_type, field_details_list, lookups)
+        return _NO_PLAN if item is _NO_PLAN else _ListOf(item, non_null)
     if isinstance(inner, GraphQLObjectType) and (
         inner.is_type_of is None or not lookups[1](inner.name)
     ):
-        return _object(context, inner, field_details_list, lookups, non_null)
+        return _analyse_object(context, inner, field_details_list, lookups, non_null)
     return _NO_PLAN
 
 
@@ -195,51 +240,7 @@ def _directives(node: Any) -> set[str]:
     return {d.name.value for d in node.directives or ()}
 
 
-def _leaf(context: Any, leaf: GraphQLScalarType | GraphQLEnumType, non_null: bool) -> Plan:
-    coerce = leaf.coerce_output_value
-
-    def complete(value: Any) -> Any:
-        coerced = coerce(value)
-        if coerced is None or coerced is Undefined:
-            raise GiveUp
-        return coerced
-
-    return _guarded(context, complete, non_null)
-
-
-def _guarded(context: Any, complete: Plan, non_null: bool) -> Plan:
-    """`complete` for a value that is there and plain; a null is null (or, for a non-null
-    field, given up on). Holds nothing of the request (plans outlive it)."""
-    plain = _PLAIN
-
-    def guarded(value: Any) -> Any:
-        if value is None or value is Undefined:
-            if non_null:
-                raise GiveUp
-            return None
-        if type(value) not in plain:
-            if isinstance(value, BaseException) or is_awaitable(value):
-                raise GiveUp
-            plain.add(type(value))
-        return complete(value)
-
-    return guarded
-
-
-def _list(item: Plan, non_null: bool) -> Plan:
-    def complete(value: Any) -> Any:
-        if value is None or value is Undefined:
-            if non_null:
-                raise GiveUp
-            return None
-        if type(value) is not list and type(value) is not tuple:
-            raise GiveUp
-        return [item(v) for v in value]
-
-    return complete
-
-
-def _object(
+def _analyse_object(
     context: Any,
     object_type: GraphQLObjectType,
     field_details_list: Any,
@@ -251,12 +252,12 @@ def _object(
     )
     if new_defer_usages:
         return _NO_PLAN
-    steps: list[tuple[str, str | None, Any]] = []  # (response name, attribute, plan or value)
+    fields: list[tuple[str, str | None, Any]] = []
     for response_name, details in grouped_field_set.items():
         node = details[0].node
         name = node.name.value
         if name == "__typename":
-            steps.append((response_name, None, object_type.name))
+            fields.append((response_name, None, object_type.name))
             continue
         field = lookups[0](object_type.name, name)
         graphql_field = object_type.fields.get(name)
@@ -270,19 +271,178 @@ def _object(
             or field.default_resolver is not getattr
         ):
             return _NO_PLAN
-        plan = _compile(context, graphql_field.type, details, lookups)
-        if plan is _NO_PLAN:
+        shape = _analyse(context, graphql_field.type, details, lookups)
+        if shape is _NO_PLAN:
             return _NO_PLAN
-        steps.append((response_name, field.python_name, plan))
+        fields.append((response_name, field.python_name, shape))
+    return _Object(object_type, tuple(fields), non_null)
 
-    is_type_of = object_type.is_type_of  # Strawberry's isinstance check (ignores its info)
+
+# -- a plan as Python code: generated once per selection ---------------------------------------
+#
+# A plan is one function per selection, generated as Python source and compiled once (as
+# `dataclasses` generates `__init__`): each field read as an attribute, each leaf coerced
+# inline, objects completed in the same function, a list's items by a function of their own.
+# The source only holds names it makes; every value it uses (response names, coercions, types)
+# is passed in its namespace, never written into the text. Whatever is not the common case goes
+# to the checks of the general path (`_slow_leaf`, `_checked`), and any exception to graphql-core.
+
+# graphql-core's built-in scalars whose coercion gives back a value of this exact class as it is
+# (the GraphQL spec's String, ID, Boolean; Int within 32 bits): the plan writes them unchanged.
+_AS_IS: dict[Any, str] = {
+    GraphQLString: "{v}.__class__ is str",
+    GraphQLID: "{v}.__class__ is str",
+    GraphQLBoolean: "{v}.__class__ is bool",
+    GraphQLInt: "{v}.__class__ is int and -2147483648 <= {v} <= 2147483647",
+}
+
+
+def _checked(value: Any) -> None:
+    """A value of a class not seen yet: given up on if awaitable or an exception (graphql-core
+    awaits it or reports it), else its class is known to be plain from now on."""
+    if isinstance(value, BaseException) or is_awaitable(value):
+        raise GiveUp
+    _PLAIN.add(type(value))
+
+
+def _slow_leaf(leaf: GraphQLScalarType | GraphQLEnumType, non_null: bool) -> Plan:
+    """A leaf's completion in every case (null, a class not seen yet, a failed coercion)."""
+    coerce = leaf.coerce_output_value
 
     def complete(value: Any) -> Any:
-        if is_type_of is not None and is_type_of(value, cast(Any, None)) is not True:
+        if value is None or value is Undefined:
+            if non_null:
+                raise GiveUp
+            return None
+        if type(value) not in _PLAIN:
+            _checked(value)
+        coerced = coerce(value)
+        if coerced is None or coerced is Undefined:
             raise GiveUp
-        answer: dict[str, Any] = {}
-        for response_name, attribute, step in steps:
-            answer[response_name] = step if attribute is None else step(getattr(value, attribute))
-        return answer
+        return coerced
 
-    return _guarded(context, complete, non_null)
+    return complete
+
+
+class _Source:
+    """The lines of one generated function and the namespace they refer to."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.namespace: dict[str, Any] = {
+            "GiveUp": GiveUp,
+            "PLAIN": _PLAIN,
+            "checked": _checked,
+            "Undefined": Undefined,
+        }
+        self.count = 0
+
+    def value(self, value: Any) -> str:
+        name = f"k{len(self.namespace)}"
+        self.namespace[name] = value
+        return name
+
+    def variable(self) -> str:
+        self.count += 1
+        return f"v{self.count}"
+
+    def line(self, depth: int, text: str) -> None:
+        self.lines.append("    " * depth + text)
+
+
+def _function(shape: Any) -> Plan:
+    source = _Source()
+    source.line(0, "def plan(value):")
+    result = _emit(source, shape, "value", 1)
+    source.line(1, f"return {result}")
+    code = compile("\n".join(source.lines), f"<plan {_describe(shape)}>", "exec")
+    exec(code, source.namespace)  # the source: made above, from names it chose
+    return cast(Plan, source.namespace["plan"])
+
+
+def _describe(shape: Any) -> str:
+    if isinstance(shape, _ListOf):
+        return f"[{_describe(shape.item)}]"
+    inner = shape.object_type.name if isinstance(shape, _Object) else shape.leaf.name
+    return inner + ("!" if shape.non_null else "")
+
+
+def _emit(source: _Source, shape: Any, value: str, depth: int) -> str:
+    """Lines at `depth` that complete the variable `value` by `shape`; the variable that holds
+    the answer."""
+    out = source.variable()
+    source.line(depth, f"if {value} is None:")
+    source.line(depth + 1, "raise GiveUp" if shape.non_null else f"{out} = None")
+    if isinstance(shape, _Leaf):
+        _emit_leaf(source, shape, value, out, depth)
+    elif isinstance(shape, _ListOf):
+        item = source.value(_function(shape.item))
+        source.line(depth, f"elif {value}.__class__ is list or {value}.__class__ is tuple:")
+        source.line(depth + 1, f"{out} = [{item}(x) for x in {value}]")
+        source.line(depth, "else:")
+        source.line(depth + 1, "raise GiveUp")
+    else:
+        _emit_object(source, shape, value, out, depth)
+    return out
+
+
+def _emit_leaf(source: _Source, shape: _Leaf, value: str, out: str, depth: int) -> None:
+    leaf = shape.leaf
+    as_is = _AS_IS.get(leaf)
+    if as_is is not None:
+        source.line(depth, f"elif {as_is.format(v=value)}:")
+        source.line(depth + 1, f"{out} = {value}")
+    elif (members := _enum_names(leaf)) is not None:
+        # A Strawberry enum's members: their names, coerced once each.
+        names, kind = source.value(members[1]), source.value(members[0])
+        source.line(depth, f"elif {value}.__class__ is {kind}:")
+        source.line(depth + 1, f"{out} = {names}[{value}]")
+    else:
+        coerce = source.value(leaf.coerce_output_value)
+        source.line(depth, f"elif {value}.__class__ in PLAIN:")
+        source.line(depth + 1, f"{out} = {coerce}({value})")
+        source.line(depth + 1, f"if {out} is None or {out} is Undefined:")
+        source.line(depth + 2, "raise GiveUp")
+    source.line(depth, "else:")
+    slow = source.value(_slow_leaf(leaf, shape.non_null))
+    source.line(depth + 1, f"{out} = {slow}({value})")
+
+
+def _enum_names(leaf: GraphQLScalarType | GraphQLEnumType) -> tuple[type, dict[Any, Any]] | None:
+    """A Strawberry enum's Python class and each member's coerced name (None: not such an enum,
+    or a member its coercion refuses)."""
+    kind = getattr(leaf, "wrapped_cls", None)
+    if not isinstance(leaf, GraphQLEnumType) or not isinstance(kind, type):
+        return None
+    if not issubclass(kind, Enum):
+        return None
+    try:
+        return kind, {m: leaf.coerce_output_value(m) for m in kind}
+    except Exception:  # the general path reports what the coercion says
+        return None
+
+
+def _emit_object(source: _Source, shape: _Object, value: str, out: str, depth: int) -> None:
+    source.line(depth, "else:")
+    depth += 1
+    is_type_of = shape.object_type.is_type_of  # Strawberry's isinstance check (ignores info)
+    if is_type_of is not None:
+        check = source.value(is_type_of)
+        source.line(depth, f"if {check}({value}, None) is not True:")
+        source.line(depth + 1, "raise GiveUp")
+    else:
+        source.line(depth, f"if {value}.__class__ not in PLAIN:")
+        source.line(depth + 1, f"checked({value})")
+    entries = []
+    for response_name, attribute, field in shape.fields:
+        key = source.value(response_name)
+        if attribute is None:  # __typename
+            entries.append(f"{key}: {source.value(field)}")
+            continue
+        read = source.variable()
+        if attribute.isidentifier() and not iskeyword(attribute):
+            source.line(depth, f"{read} = {value}.{attribute}")
+        else:
+            source.line(depth, f"{read} = getattr({value}, {source.value(attribute)})")
+        entries.append(f"{key}: {_emit(source, field, read, depth)}")
+    source.line(depth, f"{out} = {{{', '.join(entries)}}}")

@@ -7,18 +7,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from uuid import UUID
 
-from leko_bookings.models import Booking, BookingStatus, Event, EventStatus
-from leko_bookings.store.bookings import split_views
+from leko_bookings.models import BookingStatus, Event, EventStatus
 from leko_bookings.store.events import event_view, event_view_of_row
-from leko_bookings.store.sql import Params, Row, as_uuid, columns_of, model_of
-from leko_bookings.store.views import BookingView, EventSeatsView
+from leko_bookings.store.sql import (
+    PageBounds,
+    Params,
+    Row,
+    as_uuid,
+    columns_of,
+    model_of,
+    page_clause,
+)
+from leko_bookings.store.views import EventSeatsView
 
 Holding = Sequence[BookingStatus]
-PageBounds = tuple[datetime | None, UUID | None, int | None, bool]
-"""A page's (moment, id) cursor, rows to read, backward (`resolvers/common.py: page_bounds`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,21 +58,6 @@ def _conditions(p: Params, s: EventSelection) -> list[str]:
     return found
 
 
-def _paged(p: Params, conditions: list[str], bounds: PageBounds) -> str:
-    """WHERE, ORDER BY (start, id) and LIMIT of a page: after the cursor (backward: before it,
-    latest first; the resolver puts the rows back in order)."""
-    moment, row_id, limit, backward = bounds
-    op, order = ("<", "DESC") if backward else (">", "ASC")
-    if moment is not None and row_id is not None:
-        at, after = p(moment), p(row_id)
-        conditions = [
-            *conditions,
-            f'("start_at" {op} {at} OR ("start_at" = {at} AND "id" {op} {after}))',
-        ]
-    sql = f' WHERE {" AND ".join(conditions)} ORDER BY "start_at" {order}, "id" {order}'
-    return sql if limit is None else f"{sql} LIMIT {p(limit)}"
-
-
 def _seats_view(p: Params, row: Row) -> EventSeatsView:
     """A row of `_select` as its read model (SQLite's stored text decoded by the model)."""
     taken = int(row.pop("seats_taken"))
@@ -81,7 +70,7 @@ async def list_events(
 ) -> list[EventSeatsView]:
     """A page of the selected events, by start then id, each with its seats taken."""
     p = Params()
-    sql = _select(p, holding) + _paged(p, _conditions(p, selection), bounds)
+    sql = _select(p, holding) + page_clause(p, _conditions(p, selection), bounds)
     return [_seats_view(p, row) for row in await p.fetch(sql)]
 
 
@@ -108,28 +97,3 @@ async def seats_taken(event_ids: Sequence[UUID], holding: Holding) -> dict[UUID,
         f'AND "status" {held} GROUP BY "event_id"'
     )
     return {as_uuid(row["event_id"]): int(row["n"]) for row in rows}
-
-
-@cache  # once the models are initialised
-def _joined_columns() -> str:
-    """A booking's columns and its event's, the event's named `event.<column>` as the month
-    list's `select_related` rows are (so `bookings.split_views` reads both)."""
-    own = [f"b.{c}" for c in columns_of(Booking).split(", ")]
-    names = [c.strip('"') for c in columns_of(Event).split(", ")]
-    return ", ".join([*own, *(f'e."{n}" "event.{n}"' for n in names)])
-
-
-async def user_bookings_in(
-    user_id: UUID, event_ids: Sequence[UUID], holding: Holding, ranked: bool
-) -> dict[UUID, BookingView]:
-    """The user's seat-holding booking in each of these events (absent: none), with its event;
-    ranked (serviceCardinality, one more statement) only when `ranked`."""
-    p = Params()
-    user, ids = p(user_id), p.any_of(list(event_ids), "uuid")
-    held = p.any_of([s.value for s in holding], "text")
-    rows = await p.fetch(
-        f'SELECT {_joined_columns()} FROM "booking" b JOIN "event" e ON e."id" = b."event_id" '
-        f'WHERE b."user_id" = {user} AND b."event_id" {ids} AND b."status" {held}'
-    )
-    views = await split_views(rows, holding if ranked else None)
-    return {v.event_id: v for v in views}

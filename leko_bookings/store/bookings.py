@@ -1,7 +1,9 @@
 """Bookings: the reads behind every booking the transports show (by id, the calendar list, an
-order's bookings), their serviceCardinality ranks, and the booking rows a rule locks and changes.
+order's bookings, a user's bookings in events), their serviceCardinality ranks, and the booking
+rows a rule locks and changes.
 
-The SQL of the month list is `_bookings_query` here.
+The SQL of the month list is `_views_sql` (with `_selected` and `sql.page_clause`) here: one
+statement for a page of bookings, their events and their ranks.
 """
 
 from __future__ import annotations
@@ -10,10 +12,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import partial
+from typing import Any
 from uuid import UUID
-
-from tortoise.queryset import QuerySet
 
 from leko_bookings.models import (
     Booking,
@@ -22,17 +22,18 @@ from leko_bookings.models import (
     CancellationReasonCode,
     Event,
 )
-from leko_bookings.store.events import event_view, event_view_of_row
+from leko_bookings.store.events import EVENT_COLUMNS, event_view, event_view_of_values
 from leko_bookings.store.orders import OrderRecord, record_of
 from leko_bookings.store.sql import (
-    Compiled,
+    PageBounds,
     Params,
     Row,
+    as_uuid,
     column_values,
-    decoded_rows,
     enum_of,
     insert,
-    paginate_after,
+    page_clause,
+    positional_decoders,
 )
 from leko_bookings.store.views import BookingView, EventView
 
@@ -44,29 +45,70 @@ _CANCELED_BY = enum_of(CanceledByRole)
 _REASON = enum_of(CancellationReasonCode)
 
 
-def _view(b: Row, event: EventView, rank: int | None) -> BookingView:
-    """A booking's columns (as the driver returns them, decoded) as its read model."""
-    canceled_by, reason = b["canceled_by_role"], b["cancellation_reason_code"]
+BOOKING_COLUMNS = (
+    "id",
+    "order_id",
+    "user_id",
+    "coach_id",
+    "event_id",
+    "start_at",
+    "end_at",
+    "status",
+    "completed",
+    "note",
+    "canceled_at",
+    "canceled_by_role",
+    "cancellation_reason_code",
+    "cancellation_reason_text",
+    "dismissed_at",
+    "dispute_reason",
+    "dispute_resolution",
+)
+"""The columns a booking's read model is made of, in the order `_view_of_values` takes."""
+
+
+def _view_of_values(values: Sequence[Any], event: EventView, rank: int | None) -> BookingView:
+    """A booking's `BOOKING_COLUMNS` values (as PostgreSQL's driver returns them, or decoded) as
+    its read model: enum members looked up by their text, no row dictionary."""
+    (
+        booking_id,
+        order_id,
+        user_id,
+        coach_id,
+        event_id,
+        start_at,
+        end_at,
+        status,
+        completed,
+        note,
+        canceled_at,
+        canceled_by,
+        reason,
+        reason_text,
+        dismissed_at,
+        dispute_reason,
+        dispute_resolution,
+    ) = values
     return BookingView(
-        booking_id=b["id"],
-        order_id=b["order_id"],
-        user_id=b["user_id"],
-        coach_id=b["coach_id"],
-        event_id=b["event_id"],
-        start_at=b["start_at"],
-        end_at=b["end_at"],
-        booking_status=_STATUS[b["status"]],
-        completed=b["completed"],
-        note=b["note"],
-        canceled_at=b["canceled_at"],
-        canceled_by_role=None if canceled_by is None else _CANCELED_BY[canceled_by],
-        cancellation_reason_code=None if reason is None else _REASON[reason],
-        cancellation_reason_text=b["cancellation_reason_text"],
-        dismissed_at=b["dismissed_at"],
-        dispute_reason=b["dispute_reason"],
-        dispute_resolution=b["dispute_resolution"],
-        event=event,
-        service_cardinality=rank,
+        booking_id,
+        order_id,
+        user_id,
+        coach_id,
+        event_id,
+        start_at,
+        end_at,
+        _STATUS[status],
+        completed,
+        note,
+        canceled_at,
+        None if canceled_by is None else _CANCELED_BY[canceled_by],
+        None if reason is None else _REASON[reason],
+        reason_text,
+        dismissed_at,
+        dispute_reason,
+        dispute_resolution,
+        event,
+        rank,
     )
 
 
@@ -78,24 +120,27 @@ async def views_of(
     rows = [column_values(b) for b, _ in pairs]
     ranks = await _ranks(rows, holding) if holding is not None else {}
     return [
-        _view(row, event_view(event), ranks.get(row["id"]))
+        _view_of_values([row[c] for c in BOOKING_COLUMNS], event_view(event), ranks.get(row["id"]))
         for row, (_, event) in zip(rows, pairs, strict=True)
     ]
 
 
-async def split_views(rows: list[Row], holding: Holding | None) -> list[BookingView]:
-    """Rows of a booking query with `select_related("event")` as read models (ranked unless
-    `holding` is None)."""
-    pairs = decoded_rows(rows, Booking, Event)
-    ranks = await _ranks([b for b, _ in pairs], holding) if holding is not None else {}
-    return [_view(b, event_view_of_row(e), ranks.get(b["id"])) for b, e in pairs]
+def _rank_window(held: str, users: str, coaches: str, last: str) -> str:
+    """serviceCardinality, computed by the database: each seat-holding booking (`held`: the
+    statuses) of these users (`users`, `coaches`: SQL conditions on the column) numbered 1, 2,
+    ... among its athlete's seat-holding bookings with the same coach, by start then id; those
+    starting after `last` (which cannot precede any booking asked for) are not read."""
+    return (
+        'SELECT "id", ROW_NUMBER() OVER (PARTITION BY "user_id", "coach_id" '
+        'ORDER BY "start_at", "id") "n" FROM "booking" '
+        f'WHERE "user_id" {users} AND "coach_id" {coaches} AND "status" {held} '
+        f'AND "start_at" <= {last}'
+    )
 
 
 async def _ranks(bookings: list[Row], holding: Holding) -> dict[UUID, int]:
-    """1-based rank of each seat-holding booking among its athlete's seat-holding bookings with
-    the same coach, by start (then id). One statement for the batch, ranked by the database:
-    only the bookings asked for come back, and bookings starting after the last of them (which
-    cannot precede any) are not read."""
+    """The rank (`_rank_window`) of each seat-holding booking among these rows (models' column
+    values): one statement for the batch."""
     held = [b for b in bookings if _STATUS[b["status"]] in holding]
     if not held:
         return {}
@@ -105,26 +150,68 @@ async def _ranks(bookings: list[Row], holding: Holding) -> dict[UUID, int]:
     statuses = p.any_of([s.value for s in holding], "text")
     last = p(max(b["start_at"] for b in held))
     wanted = p.any_of([b["id"] for b in held], "uuid")
-    rows = await p.fetch(
-        'SELECT "id", "n" FROM (SELECT "id", ROW_NUMBER() OVER '
-        '(PARTITION BY "user_id", "coach_id" ORDER BY "start_at", "id") "n" FROM "booking" '
-        f'WHERE "user_id" {users} AND "coach_id" {coaches} AND "status" {statuses} '
-        f'AND "start_at" <= {last}) ranked WHERE "id" {wanted}'
+    window = _rank_window(statuses, users, coaches, last)
+    rows = await p.rows(f'SELECT "id", "n" FROM ({window}) ranked WHERE "id" {wanted}')
+    return {as_uuid(booking_id): n for booking_id, n in rows}
+
+
+_SELECTED = ", ".join(
+    [*(f'b."{c}"' for c in BOOKING_COLUMNS), *(f'e."{c}" "e_{c}"' for c in EVENT_COLUMNS)]
+)
+_WIDTH = len(BOOKING_COLUMNS)
+
+
+def _views_sql(p: Params, clause: str, holding: Holding | None, backward: bool = False) -> str:
+    """One statement for booking read models: the bookings `clause` (WHERE ..., on `b`, with its
+    ORDER BY and LIMIT) selects, with their events, and, unless `holding` is None, each one's
+    serviceCardinality (`_rank_window` over the page's athletes and coaches, in the same
+    statement)."""
+    page = f'SELECT {_SELECTED} FROM "booking" b JOIN "event" e ON e."id" = b."event_id"{clause}'
+    if holding is None:
+        return page
+    statuses = p.any_of([s.value for s in holding], "text")
+    window = _rank_window(
+        statuses,
+        'IN (SELECT "user_id" FROM page)',
+        'IN (SELECT "coach_id" FROM page)',
+        '(SELECT MAX("start_at") FROM page)',
     )
-    return {row["id"] if isinstance(row["id"], UUID) else UUID(row["id"]): row["n"] for row in rows}
+    order = "DESC" if backward else "ASC"
+    return (
+        f'WITH page AS ({page}) SELECT page.*, ranked."n" FROM page '
+        f'LEFT JOIN ({window}) ranked ON ranked."id" = page."id" '
+        f'ORDER BY page."start_at" {order}, page."id" {order}'
+    )
 
 
-def _booking_query(booking_id: UUID) -> QuerySet[Booking]:
-    """One booking with its event (the id is the primary key: at most one row)."""
-    return Booking.filter(id=booking_id).select_related("event").limit(1)
-
-
-_BOOKING_BY_ID = Compiled(_booking_query)
+async def _read_views(p: Params, sql: str, ranked: bool) -> list[BookingView]:
+    """The rows of a `_views_sql` statement as read models (SQLite's stored values decoded)."""
+    rows = await p.rows(sql)
+    if not p.postgres:
+        decoders = (
+            *positional_decoders(Booking, BOOKING_COLUMNS),
+            *positional_decoders(Event, EVENT_COLUMNS),
+        )
+        rows = [
+            (*(d(v) for d, v in zip(decoders, row, strict=False)), *row[len(decoders) :])
+            for row in rows
+        ]
+    width, events = _WIDTH, _WIDTH + len(EVENT_COLUMNS)
+    return [
+        _view_of_values(
+            row[:width],
+            event_view_of_values(row[width:events]),
+            row[events] if ranked else None,
+        )
+        for row in rows
+    ]
 
 
 async def booking_by_id(booking_id: UUID) -> BookingView | None:
     """One booking with its event, not ranked (see `ranked`)."""
-    views = await split_views(await _BOOKING_BY_ID.rows(booking_id), None)
+    p = Params()
+    sql = _views_sql(p, f' WHERE b."id" = {p(booking_id)}', None)
+    views = await _read_views(p, sql, False)
     return views[0] if views else None
 
 
@@ -151,70 +238,53 @@ class Selection:
     end: datetime | None = None
 
 
-def _selected(
-    user_id: UUID | None,
-    event_id: UUID | None,
-    coach_id: UUID | None,
-    start: datetime | None,
-    end: datetime | None,
-) -> QuerySet[Booking]:
-    """The bookings of a `Selection`. The user's listing is their calendar: bookings they
-    dismissed are left out."""
-    query = Booking.all()
-    if user_id is not None:
-        query = query.filter(user_id=user_id, dismissed_at__isnull=True)
-    if event_id is not None:
-        query = query.filter(event_id=event_id)
-    if coach_id is not None:
-        query = query.filter(coach_id=coach_id)
-    if start is not None:
-        query = query.filter(end_at__gt=start)
-    if end is not None:
-        query = query.filter(start_at__lt=end)
-    return query
-
-
-def _bookings_query(
-    user_id: UUID | None,
-    event_id: UUID | None,
-    coach_id: UUID | None,
-    start: datetime | None,
-    end: datetime | None,
-    after_moment: datetime | None,
-    after_id: UUID | None,
-    limit: int | None,
-    backward: bool = False,
-) -> QuerySet[Booking]:
-    """The month list: a selection's bookings with their events, by start then id, after a
-    cursor's (start, id), at most `limit`; `backward`: before the cursor, latest first (see
-    `paginate_after`)."""
-    query = _selected(user_id, event_id, coach_id, start, end).select_related("event")
-    return paginate_after(query, "start_at", False, after_moment, after_id, limit, backward)
-
-
-_KINDS = (UUID, UUID, UUID, datetime, datetime, datetime, UUID, int)
-_BOOKINGS = {
-    backward: Compiled(partial(_bookings_query, backward=backward), *_KINDS)
-    for backward in (False, True)
-}
+def _selected(p: Params, s: Selection) -> list[str]:
+    """The conditions (on the booking aliased `b`) of a `Selection`. The user's listing is their
+    calendar: bookings they dismissed are left out."""
+    found = []
+    if s.user_id is not None:
+        found += [f'b."user_id" = {p(s.user_id)}', 'b."dismissed_at" IS NULL']
+    if s.event_id is not None:
+        found.append(f'b."event_id" = {p(s.event_id)}')
+    if s.coach_id is not None:
+        found.append(f'b."coach_id" = {p(s.coach_id)}')
+    if s.start is not None:
+        found.append(f'b."end_at" > {p(s.start)}')
+    if s.end is not None:
+        found.append(f'b."start_at" < {p(s.end)}')
+    return found or ["1 = 1"]
 
 
 async def list_bookings(
-    selection: Selection,
-    page: tuple[datetime | None, UUID | None, int | None, bool],
-    holding: Holding | None,
+    selection: Selection, page: PageBounds, holding: Holding | None
 ) -> list[BookingView]:
-    """A page of a selection (see `_bookings_query`); `page` is its (moment, id, limit,
-    backward); ranked unless `holding` is None."""
-    moment, row_id, limit, backward = page
-    s = selection
-    values = (s.user_id, s.event_id, s.coach_id, s.start, s.end, moment, row_id, limit)
-    return await split_views(await _BOOKINGS[backward].rows(*values), holding)
+    """The month list: a page of a selection's bookings with their events, by start then id,
+    after (backward: before, latest first) the cursor of `page` (its moment, id, limit,
+    backward), ranked unless `holding` is None. One statement."""
+    p = Params()
+    clause = page_clause(p, _selected(p, selection), page, "b.")
+    return await _read_views(p, _views_sql(p, clause, holding, page[3]), holding is not None)
+
+
+async def user_bookings_in(
+    user_id: UUID, event_ids: Sequence[UUID], holding: Holding, ranked: bool
+) -> dict[UUID, BookingView]:
+    """The user's seat-holding booking in each of these events (absent: none), with its event;
+    ranked (serviceCardinality, in the same statement) only when `ranked`."""
+    p = Params()
+    user, ids = p(user_id), p.any_of(list(event_ids), "uuid")
+    held = p.any_of([s.value for s in holding], "text")
+    clause = f' WHERE b."user_id" = {user} AND b."event_id" {ids} AND b."status" {held}'
+    clause += ' ORDER BY b."start_at", b."id"'
+    views = await _read_views(p, _views_sql(p, clause, holding if ranked else None), ranked)
+    return {v.event_id: v for v in views}
 
 
 async def count_bookings(selection: Selection) -> int:
-    s = selection
-    return await _selected(s.user_id, s.event_id, s.coach_id, s.start, s.end).count()
+    p = Params()
+    where = " AND ".join(_selected(p, selection))
+    rows = await p.rows(f'SELECT COUNT(*) FROM "booking" b WHERE {where}')
+    return int(rows[0][0])
 
 
 async def bookings_of_orders(
@@ -306,11 +376,12 @@ async def create(bookings: Sequence[Booking]) -> None:
 
 
 async def bookings_by_id(booking_ids: list[UUID], holding: Holding) -> list[BookingView]:
-    """These bookings (those that exist) with their events, ranked (two statements)."""
+    """These bookings (those that exist) with their events, ranked, by start (one statement)."""
     if not booking_ids:
         return []
-    bookings = await Booking.filter(id__in=booking_ids).select_related("event")
-    return await views_of([(b, b.event) for b in bookings], holding)
+    p = Params()
+    clause = f' WHERE b."id" {p.any_of(booking_ids, "uuid")} ORDER BY b."start_at", b."id"'
+    return await _read_views(p, _views_sql(p, clause, holding), True)
 
 
 async def orders_with_bookings(

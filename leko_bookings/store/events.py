@@ -39,35 +39,83 @@ _LEVEL = enum_of(Level)
 _ELIGIBILITY = enum_of(Eligibility)
 
 
-def event_view_of_row(e: Row) -> EventView:
-    """An event's columns (driver values, or a model's attributes) as its read model."""
-    level, eligibility = e["level"], e["eligibility"]
+EVENT_COLUMNS = (
+    "id",
+    "coach_id",
+    "sport_id",
+    "start_at",
+    "end_at",
+    "status",
+    "timeslot_id",
+    "slot_start_time",
+    "slot_end_time",
+    "capacity",
+    "slot_type",
+    "age_from",
+    "age_to",
+    "duration",
+    "price",
+    "price_currency",
+    "payment_method",
+    "address_id",
+    "public",
+    "level",
+    "eligibility",
+)
+"""The columns an event's read model is made of, in the order `event_view_of_values` takes."""
+
+
+def event_view_of_values(values: Sequence[Any]) -> EventView:
+    """An event's `EVENT_COLUMNS` values (as PostgreSQL's driver returns them, or decoded) as its
+    read model: enum members looked up by their text, no row dictionary."""
+    (
+        event_id,
+        coach_id,
+        sport_id,
+        start_at,
+        end_at,
+        status,
+        timeslot_id,
+        slot_start_time,
+        slot_end_time,
+        capacity,
+        slot_type,
+        age_from,
+        age_to,
+        duration,
+        price,
+        price_currency,
+        payment_method,
+        address_id,
+        public,
+        level,
+        eligibility,
+    ) = values
     timeslot = TimeSlotView(
-        time_slot_id=e["timeslot_id"],
-        start_time=e["slot_start_time"],
-        end_time=e["slot_end_time"],
-        number_of_participants=e["capacity"],
-        slot_type=_SLOT_TYPE[e["slot_type"]],
-        age_from=e["age_from"],
-        age_to=e["age_to"],
-        duration=e["duration"],
-        price=e["price"],
-        price_currency=_CURRENCY[e["price_currency"]],
-        payment_method=_PAYMENT[e["payment_method"]],
-        address_id=e["address_id"],
-        public=e["public"],
-        level=None if level is None else _LEVEL[level],
-        eligibility=None if eligibility is None else _ELIGIBILITY[eligibility],
+        timeslot_id,
+        slot_start_time,
+        slot_end_time,
+        capacity,
+        _SLOT_TYPE[slot_type],
+        age_from,
+        age_to,
+        duration,
+        price,
+        _CURRENCY[price_currency],
+        _PAYMENT[payment_method],
+        address_id,
+        public,
+        None if level is None else _LEVEL[level],
+        None if eligibility is None else _ELIGIBILITY[eligibility],
     )
     return EventView(
-        event_id=e["id"],
-        coach_id=e["coach_id"],
-        sport_id=e["sport_id"],
-        start_at=e["start_at"],
-        end_at=e["end_at"],
-        event_status=_EVENT_STATUS[e["status"]],
-        timeslot=timeslot,
+        event_id, coach_id, sport_id, start_at, end_at, _EVENT_STATUS[status], timeslot
     )
+
+
+def event_view_of_row(e: Row) -> EventView:
+    """An event's columns (driver values, or a model's attributes) as its read model."""
+    return event_view_of_values([e[c] for c in EVENT_COLUMNS])
 
 
 def event_view(event: Event) -> EventView:

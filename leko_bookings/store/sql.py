@@ -1,16 +1,15 @@
-"""Hand-written and pre-rendered SQL for the hot paths, on both dialects: statements rendered
-once (`Compiled`), parameters numbered per dialect (`Params`), multi-row inserts (`insert`), and
-decoding the values SQLite stores as text."""
+"""Hand-written SQL on both dialects: parameters numbered per dialect (`Params`), rows read by
+position, a page's cursor clause (`page_clause`), multi-row inserts (`insert`), and decoding the
+values SQLite stores as text."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import Enum
 from functools import cache
 from typing import Any, TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from tortoise import connections
 from tortoise.expressions import Q
@@ -25,10 +24,6 @@ M = TypeVar("M", bound=Model)
 # module uses, and nothing else in the code does (tests/test_private_api.py touches each name,
 # so an upgrade that changes one fails there first):
 PRIVATE_API = (
-    "tortoise.queryset.QuerySet._choose_db_if_not_chosen",  # Compiled: the connection's dialect
-    "tortoise.queryset.QuerySet._make_query",  # Compiled: build the statement without running it
-    "tortoise.queryset.QuerySet.query",  # Compiled: the built pypika query
-    "pypika_tortoise.queries.QueryBuilder.get_parameterized_sql",  # Compiled: its SQL and values
     "tortoise.models.Model._init_from_db",  # model_of: a model from a hand-written row
     "tortoise.models.Model._saved_in_db",  # insert: rows written by a multi-row INSERT
     "tortoise.models.Model._meta",  # column names, fields and table of a model
@@ -43,72 +38,6 @@ def as_uuid(value: Any) -> UUID:
 def as_instant(value: Any) -> datetime:
     """A date-time column's value (text on SQLite, as Tortoise stores it)."""
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-
-
-def _stand_in(kind: type, index: int) -> Any:
-    """A value of `kind` no query holds by itself (see `Compiled`)."""
-    if kind is UUID:
-        return uuid4()
-    if kind is datetime:  # an instant in 1901, distinct to the microsecond
-        return datetime(1901, 1, 1, tzinfo=UTC) + timedelta(microseconds=secrets.randbelow(10**12))
-    if kind is int:
-        return 1_000_000_007 + index
-    raise TypeError(f"no stand-in for {kind}")
-
-
-Slot = tuple[int, int, bool]  # (parameter position, value index, passed as text)
-
-
-class Compiled:
-    """A queryset rendered to SQL once per dialect and shape, then run with new values: what a
-    hot path asks is fixed, so Tortoise and pypika need not build and render it per request.
-
-    `build(*values)` makes the queryset from values of the given kinds (UUID, datetime, int;
-    None leaves its filter out). For each dialect and each set of values that are None, it is
-    built once with stand-in values whose places among the rendered parameters are where each
-    call's values go, as Tortoise passes them (a UUID as itself on PostgreSQL, as text on
-    SQLite). Every other parameter (a constant LIMIT, a status) is part of the statement. Rows
-    come back as the driver returns them (keys: column names; a `select_related` model's
-    prefixed `<model>__<relation>.`; on SQLite, stored text: decode with the models' fields)."""
-
-    def __init__(self, build: Callable[..., QuerySet], *kinds: type) -> None:
-        self.build = build
-        self.kinds = kinds or (UUID,)
-        self._compiled: dict[tuple[str, tuple[bool, ...]], tuple[str, list[Any], list[Slot]]] = {}
-
-    def _compile(self, key: tuple[str, tuple[bool, ...]]) -> tuple[str, list[Any], list[Slot]]:
-        given = key[1]
-        stand_ins = [
-            _stand_in(kind, i) if present else None
-            for i, (kind, present) in enumerate(zip(self.kinds, given, strict=True))
-        ]
-        query = self.build(*stand_ins)
-        query._choose_db_if_not_chosen()
-        query._make_query()
-        sql, params = query.query.get_parameterized_sql()
-        slots = []
-        for position, param in enumerate(params):
-            for index, stand_in in enumerate(stand_ins):
-                if stand_in is None or isinstance(param, bool):
-                    continue
-                if type(param) is type(stand_in) and param == stand_in:
-                    slots.append((position, index, False))
-                elif isinstance(param, str) and param == str(stand_in):
-                    slots.append((position, index, True))
-        placed = {index for _, index, _ in slots}
-        if placed != {i for i, v in enumerate(stand_ins) if v is not None}:
-            raise ValueError(f"every value must be a parameter of {sql!r}")
-        self._compiled[key] = (sql, list(params), slots)
-        return self._compiled[key]
-
-    async def rows(self, *values: Any) -> list[Row]:
-        conn = connections.get("default")
-        key = (conn.capabilities.dialect, tuple(v is not None for v in values))
-        sql, params, slots = self._compiled.get(key) or self._compile(key)
-        params = list(params)
-        for position, index, as_text in slots:
-            params[position] = str(values[index]) if as_text else values[index]
-        return list(await conn.execute_query_dict(sql, params))
 
 
 def model_of(model: type[M], row: Row) -> M:
@@ -183,6 +112,31 @@ class Params:
     async def fetch(self, sql: str) -> list[Row]:
         return list(await self.conn.execute_query_dict(sql, self.values))
 
+    async def rows(self, sql: str) -> Sequence[Sequence[Any]]:
+        """The rows as the driver returns them, read by position (no dictionary per row)."""
+        return (await self.conn.execute_query(sql, self.values))[1]
+
+
+PageBounds = tuple[datetime | None, UUID | None, int | None, bool]
+"""A page's (moment, id) cursor, rows to read, backward (`resolvers/common.py: page_bounds`)."""
+
+
+def page_clause(p: Params, conditions: list[str], bounds: PageBounds, table: str = "") -> str:
+    """WHERE, ORDER BY (start, id) and LIMIT of a page of rows ordered by `start_at` then `id`
+    (of the table aliased `table`, if given): after the cursor; backward: before it, latest
+    first (the resolver puts the rows back in order)."""
+    moment, row_id, limit, backward = bounds
+    op, order = ("<", "DESC") if backward else (">", "ASC")
+    start, key = f'{table}"start_at"', f'{table}"id"'
+    if moment is not None and row_id is not None:
+        at, after = p(moment), p(row_id)
+        conditions = [
+            *conditions,
+            f"({start} {op} {at} OR ({start} = {at} AND {key} {op} {after}))",
+        ]
+    sql = f" WHERE {' AND '.join(conditions)} ORDER BY {start} {order}, {key} {order}"
+    return sql if limit is None else f"{sql} LIMIT {p(limit)}"
+
 
 def paginate_after(
     query: QuerySet,
@@ -217,26 +171,10 @@ def enum_of(kind: type[E]) -> dict[str, E]:
     return {member.value: member for member in kind}
 
 
-@cache  # once the models are initialised (their foreign key columns exist only from then)
-def _decoders(model: type[Model]) -> dict[str, Callable[[Any], Any]]:
+@cache  # once the models are initialised
+def positional_decoders(model: type[Model], columns: tuple[str, ...]) -> tuple[Callable, ...]:
+    """For rows read by position: each column's decoder from what SQLite stores (text for UUIDs
+    and instants, integers for booleans) to the type PostgreSQL's driver returns."""
     meta = model._meta
-    return {
-        meta.fields_db_projection[name]: meta.fields_map[name].to_python_value
-        for name in meta.fields_db_projection
-    }
-
-
-def decoded_rows(
-    rows: list[Row], model: type[Model], related: type[Model]
-) -> list[tuple[Row, Row]]:
-    """The rows of a `select_related` query, each split into the model's columns and the related
-    model's (keyed by column name; values as PostgreSQL's driver returns them, SQLite's stored
-    text and integers decoded to the same types)."""
-    if not rows:
-        return []
-    own = [k for k in rows[0] if "." not in k]
-    joined = [(k, k.rsplit(".", 1)[1]) for k in rows[0] if "." in k]
-    if connections.get("default").capabilities.dialect == "postgres":
-        return [({k: r[k] for k in own}, {c: r[k] for k, c in joined}) for r in rows]
-    a, b = _decoders(model), _decoders(related)
-    return [({k: a[k](r[k]) for k in own}, {c: b[c](r[k]) for k, c in joined}) for r in rows]
+    by_column = {column: name for name, column in meta.fields_db_projection.items()}
+    return tuple(meta.fields_map[by_column[c]].to_python_value for c in columns)
