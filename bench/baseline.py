@@ -70,9 +70,20 @@ SELECT_BOOKINGS = (
     + ",".join(f"b.{c}" for c in BOOKING_COLUMNS)
     + ","
     + ",".join(f"e.{c} e_{c}" for c in EVENT_COLUMNS)
-    + " FROM booking b LEFT OUTER JOIN event e ON e.id = b.event_id"
 )
-SQL_BOOKING_BY_ID = SELECT_BOOKINGS + " WHERE b.id = $1 LIMIT $2"
+SQL_BOOKING_BY_ID = (
+    SELECT_BOOKINGS + " FROM booking b LEFT OUTER JOIN event e ON e.id = b.event_id"
+    " WHERE b.id = $1 LIMIT $2"
+)
+# A user's bookings, each seat-holding one with its rank (the running count of seat-holding
+# bookings with the same coach, by start then id), as the service's calendar statement reads them.
+SQL_USERS_BOOKINGS = (
+    "(SELECT "
+    + ",".join(BOOKING_COLUMNS)
+    + ", CASE WHEN status = ANY($2::text[]) THEN COUNT(*) FILTER (WHERE status = ANY($2::text[]))"
+    " OVER (PARTITION BY coach_id ORDER BY start_at, id) END n"
+    " FROM booking WHERE user_id = $1{before})"
+)
 SQL_EVENT_BY_ID = f"SELECT {','.join(EVENT_COLUMNS)} FROM event WHERE id = $1 LIMIT $2"
 # serviceCardinality ranked by the database, as the service asks for it.
 SQL_RANKS = (
@@ -474,8 +485,17 @@ async def list_bookings(
                 message = "Only the event's coach (or an operator) can list its bookings."
             raise Failure(403, "forbidden", message)
     where, args = [], []
+    if userId is not None:  # the user's calendar: bookings, events and ranks in one statement
+        args = [userId, SEAT_HOLDING]
+        before = ""
+        if end is not None:
+            args.append(end)
+            before = f" AND start_at < ${len(args)}"
+        source = SQL_USERS_BOOKINGS.format(before=before)
+        where.append("b.dismissed_at IS NULL")
+    else:
+        source = "booking"
     for clause, value in (
-        ("b.user_id = ${} AND b.dismissed_at IS NULL", userId),
         ("b.event_id = ${}", eventId),
         ("b.end_at > ${}", start),
         ("b.start_at < ${}", end),
@@ -483,8 +503,12 @@ async def list_bookings(
         if value is not None:
             args.append(value)
             where.append(clause.format(len(args)))
-    sql = f"{SELECT_BOOKINGS} WHERE {' AND '.join(where)} ORDER BY b.start_at, b.id"
-    return ok(await bookings_json(pool, await pool.fetch(sql, *args)), me)
+    columns = SELECT_BOOKINGS + (", b.n" if userId is not None else "")
+    sql = f"{columns} FROM {source} b JOIN event e ON e.id = b.event_id"
+    rows = await pool.fetch(f"{sql} WHERE {' AND '.join(where)} ORDER BY b.start_at, b.id", *args)
+    if userId is None:
+        return ok(await bookings_json(pool, rows), me)
+    return ok([booking_json(r, r, "e_", r["n"]) for r in rows], me)
 
 
 class PaymentMethod(BaseModel):

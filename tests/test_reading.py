@@ -5,13 +5,17 @@ and the 401s. Every test runs on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import jwt
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from bench.sqlcount import counting_statements
+from leko_bookings.http import utc_instant
 from leko_bookings.models import Booking
 from tests.conftest import NOW
 from tests.factories import book, create_event, gql
@@ -862,3 +866,17 @@ async def test_graphql_without_a_valid_token_is_http_401(client, users, authoriz
     assert r.status_code == 401, r.text
     assert r.headers["www-authenticate"].startswith("Bearer")
     assert r.json()["errors"][0]["extensions"]["code"] == "unauthorized"
+
+
+@hypothesis_settings(max_examples=2000, deadline=None)
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30, 23, 59, 59, 999999),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=-3)), timezone(timedelta(0))]),
+    )
+)
+def test_instants_are_written_as_isoformat_with_z(value: datetime) -> None:
+    """`utc_instant` (orjson's RFC 3339) writes what `isoformat()` writes, `Z` for UTC."""
+    expected = value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    assert utc_instant(value) == expected

@@ -3,12 +3,12 @@ written once, over the typed views the resolvers return."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from fastapi.responses import JSONResponse
 
+from leko_bookings.http import utc_instant
 from leko_bookings.store.views import BookingView, OrderView, TimeSlotView
 
 
@@ -18,10 +18,6 @@ class Json(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
-
-
-def instant(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def timeslot_json(t: TimeSlotView) -> dict[str, Any]:
@@ -57,8 +53,8 @@ def booking_json(b: BookingView) -> dict[str, Any]:
         "userId": str(b.user_id),
         "coachId": str(b.coach_id),
         "eventId": str(b.event_id),
-        "startAt": instant(b.start_at),
-        "endAt": instant(b.end_at),
+        "startAt": utc_instant(b.start_at),
+        "endAt": utc_instant(b.end_at),
         "bookingStatus": b.booking_status.value,
         "eventStatus": b.event.event_status.value,
         "completed": b.completed,
@@ -68,7 +64,7 @@ def booking_json(b: BookingView) -> dict[str, Any]:
         "timeslot": timeslot_json(b.event.timeslot),
     }
     if b.canceled_at is not None:
-        body["canceledAt"] = instant(b.canceled_at)
+        body["canceledAt"] = utc_instant(b.canceled_at)
     if b.canceled_by_role is not None:
         body["canceledByRole"] = b.canceled_by_role.value
     if b.cancellation_reason_code is not None:
@@ -84,6 +80,6 @@ def order_json(o: OrderView) -> dict[str, Any]:
         "userId": str(o.user_id),
         "status": o.status.value,
         "paymentStatus": o.payment_status.value,
-        "createdAt": instant(o.created_at),
+        "createdAt": utc_instant(o.created_at),
         "bookings": [booking_json(b) for b in o.bookings],
     }

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -37,6 +37,7 @@ from strawberry.schema.types.base_scalars import DateTimeDefinition
 from strawberry.types import ExecutionContext
 
 from leko_bookings.errors import DomainError, ErrorCode
+from leko_bookings.http import utc_instant
 from leko_bookings.schema import plans
 from leko_bookings.schema.errors import ERROR_TYPES, HANDLERS
 
@@ -71,11 +72,6 @@ EXTENSIONS: tuple[Callable[[], SchemaExtension], ...] = (
     lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
     lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
 )
-
-
-def utc_instant(value: datetime) -> str:
-    """An instant as REST writes it: UTC, `Z` (`2026-06-01T09:00:00Z`)."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # DateTime as the contract's instants: output in UTC with `Z` (the REST strings), input as

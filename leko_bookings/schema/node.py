@@ -23,7 +23,7 @@ class Node:
 
 def global_id(type_name: str, object_id: UUID) -> strawberry.ID:
     raw = f"{type_name}:{object_id}".encode()
-    return strawberry.ID(base64.urlsafe_b64encode(raw).decode().rstrip("="))
+    return strawberry.ID(base64.urlsafe_b64encode(raw).rstrip(b"=").decode())
 
 
 def parse_global_id(value: str) -> tuple[str, UUID] | None:

@@ -10,6 +10,7 @@ each batched per request by a loader of the context: `Booking.history`, `Booking
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Generator, Iterable, Mapping
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
@@ -37,6 +38,10 @@ V = TypeVar("V")
 
 @strawberry.type
 class TimeSlot:
+    """The shape of an event's time slot. Its objects are the read models themselves
+    (`TimeSlotView`, the same attribute names): the type implements no interface, so graphql-core
+    and compiled plans read any object's attributes, and nothing is copied per booking."""
+
     time_slot_id: UUID
     start_time: str
     end_time: str
@@ -52,26 +57,6 @@ class TimeSlot:
     public: bool | None
     level: models.Level | None
     eligibility: models.Eligibility | None
-
-    @classmethod
-    def of(cls, t: TimeSlotView) -> TimeSlot:
-        return cls(
-            time_slot_id=t.time_slot_id,
-            start_time=t.start_time,
-            end_time=t.end_time,
-            number_of_participants=t.number_of_participants,
-            slot_type=t.slot_type,
-            age_from=t.age_from,
-            age_to=t.age_to,
-            duration=t.duration,
-            price=t.price,
-            price_currency=t.price_currency,
-            payment_method=t.payment_method,
-            address_id=t.address_id,
-            public=t.public,
-            level=t.level,
-            eligibility=t.eligibility,
-        )
 
 
 class Later(Generic[V]):
@@ -115,7 +100,7 @@ class Event(Node):
     start_at: datetime
     end_at: datetime
     event_status: models.EventStatus
-    timeslot: TimeSlot
+    timeslot: TimeSlotView = strawberry.field(graphql_type=TimeSlot)
     seats_taken: int | Later[int] = strawberry.field(
         graphql_type=int, description="Seats held: bookings Pending, Accepted or disputed."
     )
@@ -165,7 +150,7 @@ class Event(Node):
             start_at=e.start_at,
             end_at=e.end_at,
             event_status=e.event_status,
-            timeslot=TimeSlot.of(e.timeslot),
+            timeslot=e.timeslot,
         )
 
 
@@ -229,7 +214,7 @@ class Booking(Node):
         resolver=_history,
         description="Append-only: who did what to this booking, oldest first.",
     )
-    timeslot: TimeSlot
+    timeslot: TimeSlotView = strawberry.field(graphql_type=TimeSlot)
     event: Event
     order: BookingOrder = strawberry.field(
         resolver=_order, description="The order this booking belongs to."
@@ -287,11 +272,30 @@ class BookingOrder(Node):
         )
 
 
+LOOKAHEADS = 1024  # answers of `selects` kept across requests (least recently used dropped)
+_LOOKAHEAD: OrderedDict[tuple[int, tuple[str, ...], tuple[str, ...]], tuple[Any, bool]] = (
+    OrderedDict()
+)
+
+
 def selects(info: Info, *path: str) -> bool:
     """Whether the query selects `path` (GraphQL field names) below the current field, through
     fragments and aliases (directives not judged: a field under @skip counts as selected): a
-    reader's lookahead, so the store reads only what is shown."""
-    return _selects([s for f in info.selected_fields for s in f.selections], path)
+    reader's lookahead, so the store reads only what is shown. The answer depends only on the
+    document and where the field is in it, so it is kept for the next request with the same
+    document (the parser cache gives it the same operation node, kept alive here)."""
+    operation = info.operation
+    where = tuple(k for k in info.path.as_list() if isinstance(k, str))
+    key = (id(operation), where, path)
+    known = _LOOKAHEAD.get(key)
+    if known is not None and known[0] is operation:
+        _LOOKAHEAD.move_to_end(key)
+        return known[1]
+    found = _selects([s for f in info.selected_fields for s in f.selections], path)
+    _LOOKAHEAD[key] = (operation, found)
+    if len(_LOOKAHEAD) > LOOKAHEADS:
+        _LOOKAHEAD.popitem(last=False)
+    return found
 
 
 def _selects(selections: Iterable[Selection], path: tuple[str, ...]) -> bool:

@@ -2,8 +2,9 @@
 order's bookings, a user's bookings in events), their serviceCardinality ranks, and the booking
 rows a rule locks and changes.
 
-The SQL of the month list is `_views_sql` (with `_selected` and `sql.page_clause`) here: one
-statement for a page of bookings, their events and their ranks.
+The SQL of the month list is `_users_page_sql` here (a user's calendar; `_views_sql` for other
+lists, with `_selected` and `sql.page_clause`): one statement for a page of bookings, their
+events and their ranks.
 """
 
 from __future__ import annotations
@@ -238,21 +239,45 @@ class Selection:
     end: datetime | None = None
 
 
-def _selected(p: Params, s: Selection) -> list[str]:
-    """The conditions (on the booking aliased `b`) of a `Selection`. The user's listing is their
-    calendar: bookings they dismissed are left out."""
+def _selected(p: Params, s: Selection, table: str = "b") -> list[str]:
+    """The conditions (on the booking aliased `table`) of a `Selection`. The user's listing is
+    their calendar: bookings they dismissed are left out."""
     found = []
     if s.user_id is not None:
-        found += [f'b."user_id" = {p(s.user_id)}', 'b."dismissed_at" IS NULL']
+        found += [f'{table}."user_id" = {p(s.user_id)}', f'{table}."dismissed_at" IS NULL']
     if s.event_id is not None:
-        found.append(f'b."event_id" = {p(s.event_id)}')
+        found.append(f'{table}."event_id" = {p(s.event_id)}')
     if s.coach_id is not None:
-        found.append(f'b."coach_id" = {p(s.coach_id)}')
+        found.append(f'{table}."coach_id" = {p(s.coach_id)}')
     if s.start is not None:
-        found.append(f'b."end_at" > {p(s.start)}')
+        found.append(f'{table}."end_at" > {p(s.start)}')
     if s.end is not None:
-        found.append(f'b."start_at" < {p(s.end)}')
+        found.append(f'{table}."start_at" < {p(s.end)}')
     return found or ["1 = 1"]
+
+
+def _users_page_sql(p: Params, s: Selection, page: PageBounds, holding: Holding) -> str:
+    """A page of one user's bookings (their calendar) with events and ranks, in one scan of the
+    user's bookings: each one's rank is the running count of the seat-holding bookings with the
+    same coach up to it (by start, then id), which for a seat-holding booking is
+    `_rank_window`'s number; the page's conditions apply after it (earlier bookings count), the
+    events are joined to the page's rows only."""
+    held = p.any_of([status.value for status in holding], "text")
+    user = p(s.user_id)
+    before = "" if s.end is None else f' AND "start_at" < {p(s.end)}'
+    own = ", ".join(f'"{c}"' for c in BOOKING_COLUMNS)
+    ranked = (
+        f'SELECT {own}, CASE WHEN "status" {held} THEN COUNT(*) FILTER (WHERE "status" {held}) '
+        'OVER (PARTITION BY "coach_id" ORDER BY "start_at", "id") END "n" '
+        f'FROM "booking" WHERE "user_id" = {user}{before}'
+    )
+    conditions = _selected(p, Selection(None, s.event_id, s.coach_id, s.start, s.end), "b")
+    conditions = ['b."dismissed_at" IS NULL', *(c for c in conditions if c != "1 = 1")]
+    clause = page_clause(p, conditions, page, "b.")
+    return (
+        f'SELECT {_SELECTED}, b."n" FROM ({ranked}) b '
+        f'JOIN "event" e ON e."id" = b."event_id"{clause}'
+    )
 
 
 async def list_bookings(
@@ -260,10 +285,15 @@ async def list_bookings(
 ) -> list[BookingView]:
     """The month list: a page of a selection's bookings with their events, by start then id,
     after (backward: before, latest first) the cursor of `page` (its moment, id, limit,
-    backward), ranked unless `holding` is None. One statement."""
+    backward), ranked unless `holding` is None. One statement: for a user's calendar,
+    `_users_page_sql`; for an event's or a coach's bookings, `_views_sql`."""
     p = Params()
-    clause = page_clause(p, _selected(p, selection), page, "b.")
-    return await _read_views(p, _views_sql(p, clause, holding, page[3]), holding is not None)
+    if selection.user_id is not None and holding is not None:
+        sql = _users_page_sql(p, selection, page, holding)
+    else:
+        clause = page_clause(p, _selected(p, selection), page, "b.")
+        sql = _views_sql(p, clause, holding, page[3])
+    return await _read_views(p, sql, holding is not None)
 
 
 async def user_bookings_in(
