@@ -3,6 +3,7 @@
     python -m bench                      # full run: 1,000 coaches, 20,000 events, 200,000 bookings
     python -m bench --smoke              # a few seconds on tiny data (what CI runs)
     python -m bench --duration 15 --processes 1,2 --out results.json
+    python -m bench --peer postgraphile  # PostGraphile v5 beside the service on graphql_calendar
 
 Creates a scratch database on --pg, applies the migrations with `leko-bookings migrate`, loads
 the generated data (COPY), starts `leko-bookings serve` and the baseline (`bench/baseline.py`,
@@ -10,6 +11,8 @@ FastAPI + asyncpg) with the same uvicorn options and worker count, checks that b
 same, then measures each scenario on each side with the load generator (`bench/loadgen.py`, a
 separate process) and prints one table: service and baseline side by side with the ratio.
 The whole result is saved as JSON (default bench/results/<start time>.json) to compare runs.
+`--peer postgraphile` also measures PostGraphile v5 (bench/peer.py; npm packages installed on
+first use) on the calendar, right after the service, and prints service/PostGraphile.
 Exits 1 when a run had errors, overbooked events, or answers that differ.
 """
 
@@ -25,6 +28,7 @@ os.environ.setdefault("AERICH_NO_TORTOISE_V1_WARNING", "1")
 
 from bench import plans, report
 from bench.datagen import Sizes
+from bench.peer import PEERS
 from bench.scenarios import SCENARIOS
 from bench.suite import Options, header, problems, run, save
 
@@ -68,7 +72,16 @@ def parse(argv: list[str] | None = None) -> Options:
     p.add_argument("--seed", type=int, default=6)
     p.add_argument("--keep-db", action="store_true", help="keep the scratch database")
     p.add_argument("--out", type=Path, help="the JSON file (default bench/results/<time>.json)")
+    p.add_argument(
+        "--peer",
+        action="append",
+        choices=PEERS,
+        help="also measure this server on graphql_calendar (installs its npm packages once)",
+    )
     a = p.parse_args(argv)
+    peers = tuple(dict.fromkeys(a.peer or ()))
+    if peers and a.scenarios and "graphql_calendar" not in a.scenarios:
+        p.error("--peer measures graphql_calendar: include it in --scenarios")
     sizes = Sizes.smoke() if a.smoke else Sizes()
     overrides = {
         k: getattr(a, k) for k in ("coaches", "events", "bookings", "athletes") if getattr(a, k)
@@ -88,6 +101,7 @@ def parse(argv: list[str] | None = None) -> Options:
         keep_db=a.keep_db,
         out=a.out,
         smoke=a.smoke,
+        peers=peers,
     )
 
 
@@ -96,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     result = asyncio.run(run(options))
     print()
     print(report.render(result["table"], result["scaling"], header(result)))
+    ratios = report.peer_lines(result["table"])
+    if ratios:
+        print()
+        print("\n".join(ratios))
     print()
     print(report.cpu_table(result["runs"]))
     print("\n" + report.statements_line(result["sql_statements_per_request"]))

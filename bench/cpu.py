@@ -71,7 +71,7 @@ def _children(processes: dict[int, tuple[str, int, float]], parent: int) -> dict
 class Snapshot:
     server: float
     workers: dict[int, float]  # the server's child processes (uvicorn's workers, if several)
-    postgres: float
+    postgres: dict[int, float]  # per process: backends and autovacuum workers come and go
     children_done: float  # exited children of this process (the load generators, once waited)
     busy: float
     total: float
@@ -79,7 +79,7 @@ class Snapshot:
 
 def snapshot(server_pid: int) -> Snapshot:
     processes = _processes()
-    postgres = sum(cpu for name, _, cpu in processes.values() if name == "postgres")
+    postgres = {pid: cpu for pid, (name, _, cpu) in processes.items() if name == "postgres"}
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy, total = _machine()
     return Snapshot(
@@ -100,15 +100,26 @@ def usage(before: Snapshot, after: Snapshot) -> dict[str, Any]:
     def pct(seconds: float) -> float:
         return round(100 * cores * seconds / capacity, 1)
 
+    # PostgreSQL: what each process alive at the end used since the start (or since it began:
+    # new, or its pid reused); one that ended meanwhile is left out (a sum of totals would lose
+    # all its earlier CPU: a negative figure when an autovacuum worker or a backend exits).
+    postgres = 0.0
+    for pid, used in after.postgres.items():
+        earlier = before.postgres.get(pid, 0.0)
+        postgres += used - earlier if used >= earlier else used
+
     return {
         "cores": cores,
+        # CPU seconds over the interval (per request: report.cpu_per_request)
+        "server_seconds": round(after.server - before.server, 3),
+        "postgres_seconds": round(postgres, 3),
         "server_pct": pct(after.server - before.server),
         # each worker's share, busiest first: how evenly the connections were spread
         "workers_pct": sorted(
             (pct(cpu - before.workers.get(pid, 0.0)) for pid, cpu in after.workers.items()),
             reverse=True,
         ),
-        "postgres_pct": pct(after.postgres - before.postgres),
+        "postgres_pct": pct(postgres),
         "load_generator_pct": pct(after.children_done - before.children_done),
         "machine_busy_pct": pct(after.busy - before.busy),
     }

@@ -50,6 +50,20 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def cpu_per_request(used: dict[str, Any], summary: dict[str, Any]) -> dict[str, float | None]:
+    """CPU milliseconds per request of the server's processes and of PostgreSQL: CPU seconds over
+    the run (warm-up included) / the requests answered over the same time (warm-up included)."""
+    answered = sum(summary["all_statuses"].values())
+
+    def per(seconds: float) -> float | None:
+        return round(1000 * seconds / answered, 3) if answered else None
+
+    return {
+        "server_cpu_ms": per(used["server_seconds"]),
+        "postgres_cpu_ms": per(used["postgres_seconds"]),
+    }
+
+
 def unexpected(scenario: str, summary: dict[str, Any]) -> int:
     """Answers a scenario should never get: GETs answer 200; orders 201 or a 400 refusal."""
     allowed = {"201", "400"} if scenario == "post_bookings" else {"200"}
@@ -60,8 +74,16 @@ def _f(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
+def _ratio(service: dict[str, Any], other: dict[str, Any] | None) -> float | None:
+    """service req/s / the other's, 2 decimals."""
+    if not other or not other["rps"]:
+        return None
+    return round(service["rps"] / other["rps"], 2)
+
+
 def rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per (scenario, processes): the service beside its baseline, with the ratio."""
+    """One row per (scenario, processes): the service beside its baseline, with the ratio, and
+    beside each peer measured on the scenario (`peers`: its summary and the ratio)."""
     index = {(r["scenario"], r["processes"], r["target"]): r for r in results}
     table = []
     for r in results:
@@ -69,8 +91,14 @@ def rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         base = index.get((r["baseline"], r["processes"], "baseline"))
         svc = r["summary"]
-        ratio = round(svc["rps"] / base["summary"]["rps"], 2) if base else None
+        ratio = _ratio(svc, base["summary"] if base else None)
         goal = GOALS.get(r["scenario"]) if r["processes"] == 1 else None
+        peers = {
+            x["target"]: {"summary": x["summary"], "ratio": _ratio(svc, x["summary"])}
+            for x in results
+            if (x["scenario"], x["processes"]) == (r["scenario"], r["processes"])
+            and x["target"] not in ("service", "baseline")
+        }
         row = {
             "scenario": r["scenario"],
             "processes": r["processes"],
@@ -80,11 +108,16 @@ def rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "ratio": ratio,
             "goal": goal,
             "meets_goal": None if goal is None or ratio is None else ratio >= goal,
-            "errors": svc["errors"] + (base["summary"]["errors"] if base else 0),
+            "errors": svc["errors"]
+            + (base["summary"]["errors"] if base else 0)
+            + sum(p["summary"]["errors"] for p in peers.values()),
             "unexpected": unexpected(r["scenario"], svc)
-            + (unexpected(r["baseline"], base["summary"]) if base else 0),
+            + (unexpected(r["baseline"], base["summary"]) if base else 0)
+            + sum(unexpected(r["scenario"], p["summary"]) for p in peers.values()),
             "overbooked": _overbooked(r, base),
         }
+        if peers:
+            row["peers"] = peers
         table.append(row)
     return table
 
@@ -124,32 +157,67 @@ def scaling(table: list[dict[str, Any]], runs: list[dict[str, Any]]) -> list[dic
     return out
 
 
-COLUMNS = (
+Column = tuple[str, int, str]  # header, width, alignment
+# a side's figures after its req/s: latencies, CPU milliseconds per request (server, PostgreSQL)
+SIDE: tuple[Column, ...] = (
+    ("p50 ms", 7, ">"),
+    ("p99 ms", 7, ">"),
+    ("srv ms", 6, ">"),
+    ("PG ms", 6, ">"),
+)
+COLUMNS: tuple[Column, ...] = (
     ("scenario", 17, "<"),
     ("proc", 4, ">"),
     ("svc req/s", 9, ">"),
-    ("p50 ms", 7, ">"),
-    ("p99 ms", 7, ">"),
+    *SIDE,
     ("base req/s", 10, ">"),
-    ("p50 ms", 7, ">"),
-    ("p99 ms", 7, ">"),
+    *SIDE,
     ("ratio", 5, ">"),
     ("goal", 7, "<"),
+)
+TRAILING: tuple[Column, ...] = (
     ("errors", 6, ">"),
     ("overbooked", 10, ">"),
     ("notes", 0, "<"),
 )
+PEER_LABELS = {"postgraphile": "pgl"}  # its columns' short name
 
 
-def _line(cells: list[str]) -> str:
-    return "  ".join(
-        f"{c:{align}{width}}" for c, (_, width, align) in zip(cells, COLUMNS, strict=True)
+def _peer_columns(name: str) -> tuple[Column, ...]:
+    label = PEER_LABELS.get(name, name)
+    return (
+        (f"{label} req/s", 9, ">"),
+        *SIDE,
+        (f"svc/{label}", 7, ">"),
     )
 
 
+def _line(cells: list[str], columns: tuple[Column, ...]) -> str:
+    return "  ".join(
+        f"{c:{align}{width}}" for c, (_, width, align) in zip(cells, columns, strict=True)
+    )
+
+
+def _side(summary: dict[str, Any]) -> list[str]:
+    return [
+        _f(summary.get("rps")),
+        _f(summary.get("p50_ms")),
+        _f(summary.get("p99_ms")),
+        _f(summary.get("server_cpu_ms"), 2),
+        _f(summary.get("postgres_cpu_ms"), 2),
+    ]
+
+
+def _peers(table: list[dict[str, Any]]) -> list[str]:
+    """The peers measured in the run, in the order first met."""
+    return list(dict.fromkeys(name for r in table for name in r.get("peers", {})))
+
+
 def render(table: list[dict[str, Any]], scale: list[dict[str, Any]], header: str) -> str:
-    lines = [header, "", _line([c for c, _, _ in COLUMNS])]
-    lines.append(_line(["-" * max(w, len(c)) for c, w, _ in COLUMNS]))
+    peers = _peers(table)
+    columns = COLUMNS + tuple(c for name in peers for c in _peer_columns(name)) + TRAILING
+    lines = [header, "", _line([c for c, _, _ in columns], columns)]
+    lines.append(_line(["-" * max(w, len(c)) for c, w, _ in columns], columns))
     for r in table:
         svc, base = r["service"], r["baseline"] or {}
         notes = []
@@ -162,24 +230,27 @@ def render(table: list[dict[str, Any]], scale: list[dict[str, Any]], header: str
         if r["unexpected"]:
             notes.append(f"{r['unexpected']} unexpected statuses")
         goal = "" if r["goal"] is None else f"{'ok' if r['meets_goal'] else 'NO'} {r['goal']}"
+        cells = [r["scenario"], str(r["processes"]), *_side(svc), *_side(base)]
+        cells += [_f(r["ratio"], 2), goal]
+        for name in peers:
+            measured = r.get("peers", {}).get(name)
+            cells += [*_side(measured["summary"] if measured else {})]
+            cells.append(_f(measured["ratio"], 2) if measured else "-")
+        cells += [
+            str(r["errors"]),
+            "-" if r["overbooked"] is None else str(r["overbooked"]),
+            "; ".join(notes),
+        ]
+        lines.append(_line(cells, columns))
+    lines.append(
+        "srv ms, PG ms: CPU milliseconds per request of the server's processes, of PostgreSQL"
+        " (CPU over the run, warm-up included, / requests answered in that time)"
+    )
+    for name in peers:
+        label = PEER_LABELS.get(name, name)
         lines.append(
-            _line(
-                [
-                    r["scenario"],
-                    str(r["processes"]),
-                    _f(svc["rps"]),
-                    _f(svc["p50_ms"]),
-                    _f(svc["p99_ms"]),
-                    _f(base.get("rps")),
-                    _f(base.get("p50_ms")),
-                    _f(base.get("p99_ms")),
-                    _f(r["ratio"], 2),
-                    goal,
-                    str(r["errors"]),
-                    "-" if r["overbooked"] is None else str(r["overbooked"]),
-                    "; ".join(notes),
-                ]
-            )
+            f"{label}: {name} (--peer {name}), on graphql_calendar only (same users and month,"
+            f" no bearer token); svc/{label}: service req/s / {name} req/s"
         )
     if scale:
         parts = [
@@ -202,19 +273,38 @@ def cpu_table(runs: list[dict[str, Any]]) -> str:
     if not runs or "cpu" not in runs[0]:
         return ""
     cores = runs[0]["cpu"]["cores"]
+    width = max(8, *(len(r["target"]) for r in runs))  # a peer's name may be longer
     lines = [
         f"CPU during each run, % of one core ({cores} cores = {100 * cores}%):",
-        f"{'scenario':<17}  {'target':<8}  proc  server  PostgreSQL  load gen  machine busy"
+        f"{'scenario':<17}  {'target':<{width}}  proc  server  PostgreSQL  load gen  machine busy"
         "  per worker",
     ]
     for r in runs:
         c = r["cpu"]
         lines.append(
-            f"{r['scenario']:<17}  {r['target']:<8}  {r['processes']:>4}  {c['server_pct']:>6}"
-            f"  {c['postgres_pct']:>10}  {c['load_generator_pct']:>8}  {c['machine_busy_pct']:>12}"
+            f"{r['scenario']:<17}  {r['target']:<{width}}  {r['processes']:>4}"
+            f"  {c['server_pct']:>6}  {c['postgres_pct']:>10}  {c['load_generator_pct']:>8}"
+            f"  {c['machine_busy_pct']:>12}"
             f"  {' / '.join(str(w) for w in c.get('workers_pct', [])[: r['processes']])}"
         )
     return "\n".join(lines)
+
+
+def peer_ratios(table: list[dict[str, Any]], name: str) -> dict[str, float | None]:
+    """service req/s / the peer's, per process count (JSON keys: the counts)."""
+    return {
+        str(r["processes"]): r["peers"][name]["ratio"] for r in table if name in r.get("peers", {})
+    }
+
+
+def peer_lines(table: list[dict[str, Any]]) -> list[str]:
+    """One line per (scenario, process count) where a peer ran, in the table's order:
+    `graphql_calendar service/postgraphile 0.85x`."""
+    return [
+        f"{r['scenario']} service/{name} {_f(p['ratio'], 2)}x"
+        for r in table
+        for name, p in r.get("peers", {}).items()
+    ]
 
 
 def statements_line(counted: dict[str, Any]) -> str:

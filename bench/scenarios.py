@@ -55,6 +55,18 @@ def _z(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def json_post(path: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    """A POST of a JSON body, as the load generator and `send` take requests."""
+    text = json.dumps(body, separators=(",", ":"))
+    return {"method": "POST", "path": path, "headers": headers, "body": text}
+
+
+def month_variables(user: UUID, data: Dataset) -> dict[str, str]:
+    """The calendar's variables: one user, the data's month [start, end)."""
+    start, end = data.month
+    return {"userId": str(user), "startAt": _z(start), "endAt": _z(end)}
+
+
 class Requests:
     """Builds requests with a bearer token per user (minted once each)."""
 
@@ -75,16 +87,14 @@ class Requests:
         return {"method": "GET", "path": path + query, "headers": self.auth(user), "body": None}
 
     def post(self, user: UUID, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        text = json.dumps(body, separators=(",", ":"))
-        return {"method": "POST", "path": path, "headers": self.auth(user), "body": text}
+        return json_post(path, body, self.auth(user))
 
     def month(self, user: UUID, data: Dataset) -> dict[str, Any]:
         start, end = data.month
         return self.get(user, "/v1/bookings", userId=str(user), startAt=_z(start), endAt=_z(end))
 
     def calendar(self, user: UUID, data: Dataset) -> dict[str, Any]:
-        start, end = data.month
-        variables = {"userId": str(user), "startAt": _z(start), "endAt": _z(end)}
+        variables = month_variables(user, data)
         return self.post(user, "/graphql", {"query": CALENDAR_QUERY, "variables": variables})
 
     def week(self, coach: UUID, athlete: UUID, data: Dataset) -> dict[str, Any]:
@@ -229,7 +239,7 @@ def _masked(value: Any) -> Any:
     return value
 
 
-async def _send(url: str, request: dict[str, Any]) -> httpx.Response:
+async def send(url: str, request: dict[str, Any]) -> httpx.Response:
     headers = {**request["headers"], "traceparent": TRACEPARENT}
     body = request["body"]
     if body is not None:
@@ -240,15 +250,15 @@ async def _send(url: str, request: dict[str, Any]) -> httpx.Response:
         )
 
 
-def _verdict(ok: bool, detail: str) -> dict[str, Any]:
+def verdict(ok: bool, detail: str) -> dict[str, Any]:
     return {"ok": ok, "detail": detail}
 
 
 async def _same(service: str, baseline: str, request: dict[str, Any]) -> dict[str, Any]:
-    a, b = await _send(service, request), await _send(baseline, request)
+    a, b = await send(service, request), await send(baseline, request)
     if (a.status_code, a.content) == (b.status_code, b.content):
-        return _verdict(True, f"{a.status_code}, identical bodies ({len(a.content)} bytes)")
-    return _verdict(
+        return verdict(True, f"{a.status_code}, identical bodies ({len(a.content)} bytes)")
+    return verdict(
         False,
         f"service {a.status_code} {a.text[:300]!r} / baseline {b.status_code} {b.text[:300]!r}",
     )
@@ -258,20 +268,20 @@ async def _calendar_matches(
     service: str, baseline: str, gql: dict[str, Any], rest: dict[str, Any]
 ) -> dict[str, Any]:
     """The GraphQL calendar shows the bookings (ids, status, rank) of the baseline's month list."""
-    a, b = await _send(service, gql), await _send(baseline, rest)
+    a, b = await send(service, gql), await send(baseline, rest)
     try:
         nodes = a.json()["data"]["bookings"]["nodes"]
         got = [(n["bookingId"], n["bookingStatus"], n["serviceCardinality"]) for n in nodes]
         want = [(x["bookingId"], x["bookingStatus"], x["serviceCardinality"]) for x in b.json()]
     except (KeyError, TypeError, ValueError):
-        return _verdict(False, f"service {a.status_code} {a.text[:300]!r}")
+        return verdict(False, f"service {a.status_code} {a.text[:300]!r}")
     if got == want:
-        return _verdict(True, f"{len(got)} bookings, same ids, statuses and ranks as the REST list")
-    return _verdict(False, f"GraphQL {len(got)} vs REST {len(want)} bookings differ")
+        return verdict(True, f"{len(got)} bookings, same ids, statuses and ranks as the REST list")
+    return verdict(False, f"GraphQL {len(got)} vs REST {len(want)} bookings differ")
 
 
 async def _order_written(url: str, request: dict[str, Any], dsn: str, data: Dataset):
-    answer = await _send(url, request)
+    answer = await send(url, request)
     written = await pool_state(dsn, data)
     await reset_pool(dsn, data)
     return answer, written
@@ -285,14 +295,14 @@ async def _same_order(
     a, wa = await _order_written(service, request, dsn, data)
     b, wb = await _order_written(baseline, request, dsn, data)
     if a.status_code != 201 or b.status_code != 201:
-        return _verdict(
+        return verdict(
             False, f"service {a.status_code} {a.text[:300]!r} / baseline {b.status_code}"
         )
     if _masked(a.json()) != _masked(b.json()):
-        return _verdict(False, f"bodies differ: {a.text[:300]!r} / {b.text[:300]!r}")
+        return verdict(False, f"bodies differ: {a.text[:300]!r} / {b.text[:300]!r}")
     if wa != wb:
-        return _verdict(False, f"rows written differ: service {wa} / baseline {wb}")
-    return _verdict(True, f"201, identical bodies but ids and createdAt; same rows written {wa}")
+        return verdict(False, f"rows written differ: service {wa} / baseline {wb}")
+    return verdict(True, f"201, identical bodies but ids and createdAt; same rows written {wa}")
 
 
 async def equivalence(

@@ -1,4 +1,5 @@
-"""Starting the two servers as an operator does, and the load generator processes."""
+"""Starting the two servers (and a peer, when asked for) as an operator does, and the load
+generator processes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,15 @@ COMMANDS = {
     # the same launcher (leko_bookings.serving.run), on the baseline's app factory
     "baseline": [sys.executable, "-m", "bench.baseline"],
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    """A peer's command (it takes the launcher's `--host --port --workers --log-level`) and the
+    environment it adds."""
+
+    command: list[str]
+    env: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +79,15 @@ def _tail(path: Path, lines: int = 30) -> str:
         return ""
 
 
-def _spawn(name: str, workers: int, env: dict[str, str], logdir: Path) -> Server:
+def _spawn(
+    name: str, command: list[str], workers: int, env: dict[str, str], logdir: Path
+) -> Server:
     port = free_port()
     log = logdir / f"{name}-{workers}w.log"
     args = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [*COMMANDS[name], *args, "--log-level", "warning"],
+            [*command, *args, "--log-level", "warning"],
             env={**os.environ, **env},
             cwd=ROOT,
             stdout=out,
@@ -94,10 +106,17 @@ def _stop(server: Server) -> None:
 
 
 @contextmanager
-def running(workers: int, env: dict[str, str], logdir: Path) -> Iterator[Servers]:
-    """The service and the baseline, started together with `workers` processes each."""
-    servers = Servers({name: _spawn(name, workers, env, logdir) for name in COMMANDS})
+def running(
+    workers: int, env: dict[str, str], logdir: Path, peers: Mapping[str, Launch] | None = None
+) -> Iterator[Servers]:
+    """The service and the baseline (and the `peers`), started together with `workers`
+    processes each."""
+    launches = {name: Launch(command, {}) for name, command in COMMANDS.items()}
+    launches.update(peers or {})
+    servers = Servers()
     try:
+        for name, launch in launches.items():
+            servers[name] = _spawn(name, launch.command, workers, {**env, **launch.env}, logdir)
         yield servers
     finally:
         for server in servers.values():

@@ -18,10 +18,10 @@ from typing import Any
 
 import asyncpg
 
-from bench import cpu, plans, report, sqlcount
+from bench import cpu, peer, plans, report, sqlcount
 from bench.datagen import Dataset, Sizes, generate, load, now_hour
 from bench.scenarios import Scenario, build, equivalence, pool_state, reset_pool
-from bench.servers import ROOT, Server, generate_load, running
+from bench.servers import ROOT, Launch, Server, generate_load, running
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SMOKE_MIN_COMPLETED = 3  # a smoke run's window stretches until each run completed this many
@@ -43,6 +43,7 @@ class Options:
     keep_db: bool
     out: Path | None
     smoke: bool
+    peers: tuple[str, ...] = ()  # measured on graphql_calendar beside the service (bench/peer.py)
 
 
 def _with_database(url: str, name: str) -> str:
@@ -88,6 +89,11 @@ class Run:
         self.results: list[dict[str, Any]] = []
         self.statements: dict[str, Any] = {}
         self.sent: dict[str, list[sqlcount.Statement]] = {}
+        # the peers' servers, and their graphql_calendar (same users and month as the service's)
+        self.peers: dict[str, Launch] = {
+            name: peer.launch(url, options.pool_size) for name in options.peers
+        }
+        self.peer_calendar = peer.scenario(data, options.concurrency)
 
     def env(self) -> dict[str, str]:
         """The service's settings (LEKO_*); the baseline reads the same two."""
@@ -114,6 +120,7 @@ class Run:
         )
         used = cpu.usage(before, cpu.snapshot(server.proc.pid))
         summary = report.summarize(raw)
+        summary.update(report.cpu_per_request(used, summary))
         # A 429 means the bench's load was throttled (too few users): a failed measurement.
         summary["throttled"] = int(summary["statuses"].get("429", 0))
         summary["errors"] += summary["throttled"]
@@ -136,7 +143,8 @@ class Run:
             f"  p50 {s['p50_ms'] or 0:.1f} ms  p99 {s['p99_ms'] or 0:.1f} ms"
             f"  errors {s['errors']}  statuses {s['statuses']}  CPU % of {used['cores']} cores:"
             f" server {used['server_pct']}, PostgreSQL {used['postgres_pct']},"
-            f" load generator {used['load_generator_pct']}, machine {used['machine_busy_pct']}",
+            f" load generator {used['load_generator_pct']}, machine {used['machine_busy_pct']};"
+            f" CPU ms per request: server {s['server_cpu_ms']}, PostgreSQL {s['postgres_cpu_ms']}",
             flush=True,
         )
         return entry
@@ -147,7 +155,7 @@ class Run:
         """Measure `scenarios`; the answers are compared on one request of `every` scenario."""
         checks: dict[str, Any] = {}
         for workers in self.options.processes:
-            with running(workers, self.env(), logdir) as servers:
+            with running(workers, self.env(), logdir, self.peers) as servers:
                 if not self.statements:  # while the servers start
                     self.statements, self.sent = await sqlcount.count(
                         self.url, self.secret, scenarios
@@ -163,11 +171,32 @@ class Run:
                         self.data,
                         self.secret,
                     )
+                    checks.update(await self.peer_checks(servers, every))
                 for scenario in scenarios:
                     self.results.append(await self.measure(scenario, servers["service"]))
                     if scenario.baseline == scenario.name:
                         self.results.append(await self.measure(scenario, servers["baseline"]))
+                    if scenario.name == self.peer_calendar.name:  # right after the service
+                        for name in self.peers:
+                            self.results.append(
+                                await self.measure(self.peer_calendar, servers[name])
+                            )
         return checks
+
+    async def peer_checks(
+        self, servers: dict[str, Server], every: list[Scenario]
+    ) -> dict[str, Any]:
+        """Each peer's first calendar request against the service's: the same bookings."""
+        calendar = next(s for s in every if s.name == self.peer_calendar.name)
+        return {
+            f"{self.peer_calendar.name}_{name}": await peer.matches(
+                servers["service"].url,
+                servers[name].url,
+                calendar.requests[0],
+                self.peer_calendar.requests[0],
+            )
+            for name in self.peers
+        }
 
 
 async def _server_version(dsn: str) -> str:
@@ -180,6 +209,8 @@ async def _server_version(dsn: str) -> str:
 
 async def run(options: Options) -> dict[str, Any]:
     started = datetime.now(UTC)
+    # npm packages installed on first use (before the scratch database: a failure leaves none)
+    installed = {name: await asyncio.to_thread(peer.install) for name in options.peers}
     name = f"leko_bench_{uuid.uuid4().hex[:8]}"
     admin_dsn = _dsn(options.pg)
     admin = await asyncpg.connect(admin_dsn)
@@ -234,6 +265,7 @@ async def run(options: Options) -> dict[str, Any]:
             "load_generator": f"{_generator_kind()} x{options.generators}",
             "db_pool_maxsize_per_process": options.pool_size,
             "smoke": options.smoke,
+            "peers": list(options.peers),
         },
         "data": {
             **data.counts,
@@ -244,6 +276,17 @@ async def run(options: Options) -> dict[str, Any]:
             "pool_seats": sum(c for _, c in data.pool),
         },
         "scenarios": {s.name: s.title for s in scenarios},
+        "peers": {
+            name: {
+                "versions": installed[name],
+                "scenario": bench.peer_calendar.name,
+                "title": bench.peer_calendar.title,
+                "query": peer.PEER_QUERY,
+                "columns_compared": [[c.service, c.peer] for c in peer.COLUMNS],
+                "ratios": report.peer_ratios(table, name),
+            }
+            for name in options.peers
+        },
         "equivalence": checks,
         "sql_statements_per_request": bench.statements,
         "plans": query_plans,
@@ -266,6 +309,11 @@ def header(result: dict[str, Any]) -> str:
             f"load: {s['duration_s']} s per run after {s['warmup_s']} s warm-up, "
             f"{s['concurrency']} connections ({s['post_concurrency']} for POST); "
             f"{s['load_generator']}; DB pool {s['db_pool_maxsize_per_process']} per process",
+            *(
+                f"peer {name}: {', '.join(f'{k} {v}' for k, v in p['versions'].items())};"
+                f" one Node worker per server process; its {p['scenario']} without a bearer token"
+                for name, p in result.get("peers", {}).items()
+            ),
         ]
     )
 
@@ -279,6 +327,9 @@ def problems(result: dict[str, Any]) -> list[str]:
             found.append(f"{where}: {row['errors']} errors, {row['unexpected']} unexpected")
         if row["overbooked"]:
             found.append(f"{where}: {row['overbooked']} overbooked events")
+        for name, measured in row.get("peers", {}).items():
+            if not measured["summary"]["completed"]:
+                found.append(f"{where}: {name} completed no request")
     for run in result["runs"]:
         if run.get("db", {}).get("overlapping_bookings"):
             found.append(f"{run['scenario']} {run['target']}: a user holds overlapping bookings")
