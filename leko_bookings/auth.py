@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -18,6 +19,12 @@ from leko_bookings.settings import Settings
 
 ASYMMETRIC_PREFIXES = ("RS", "ES", "PS", "Ed")
 JWKS_CACHE_SECONDS = 300
+# Verified tokens remembered per process (a calendar sends the same token with every request):
+# a token seen again within VERIFIED_SECONDS of its verification, and before its `exp`, is
+# not verified again. Its `iat`/`nbf` were in the past when it was verified and stay there; a
+# signing key withdrawn from the JWKS stops accepting its tokens within VERIFIED_SECONDS.
+VERIFIED_TOKENS = 4096
+VERIFIED_SECONDS = 60
 # After a failed fetch of the JWKS, fail at once for this long: the requests queued behind a
 # fetch that timed out must not each wait a timeout of their own.
 JWKS_FAIL_FAST_SECONDS = 1.0
@@ -116,6 +123,11 @@ class Authenticator:
             return self.settings.jwt_public_key
         return self.settings.signing_secret()
 
+    @cached_property
+    def verified(self) -> OrderedDict[str, tuple[Principal, float]]:
+        """token -> (its principal, until when it holds without a new verification)."""
+        return OrderedDict()
+
     async def authenticate(self, authorization: str | None) -> Principal:
         if not authorization:
             raise unauthorized("Missing bearer token (Authorization: Bearer <JWT>).")
@@ -123,6 +135,21 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise unauthorized("The Authorization header must be 'Bearer <JWT>'.")
         token = token.strip()
+        now = time.time()
+        known = self.verified.get(token)
+        if known is not None:
+            if now < known[1]:
+                self.verified.move_to_end(token)
+                return known[0]
+            del self.verified[token]  # verified again below: expired, or time to look again
+        principal, expires = await self._verify(token)
+        self.verified[token] = (principal, min(expires, now + VERIFIED_SECONDS))
+        if len(self.verified) > VERIFIED_TOKENS:
+            self.verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
+        """The token's principal and its `exp`, or 401 (PyJWT's verification)."""
         try:
             claims = jwt.decode(
                 token,
@@ -137,7 +164,7 @@ class Authenticator:
             )
         except jwt.PyJWTError as exc:
             raise unauthorized(f"Invalid bearer token: {exc}.") from exc
-        return principal_from_claims(claims)
+        return principal_from_claims(claims), float(int(claims["exp"]))
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

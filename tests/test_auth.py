@@ -497,3 +497,30 @@ async def test_the_caller_is_checked_before_the_trace_header(client, users):
     )
     assert r.status_code == 400
     assert "traceparent" in r.json()["errors"][0]["message"]
+
+
+async def test_a_verified_token_is_not_verified_again_until_it_is_due(monkeypatch):
+    """The calendar sends one token with every request: verified once per VERIFIED_SECONDS (a
+    fake verification counts), and never used past its `exp`."""
+    authenticator = Authenticator(Settings(jwt_secret=SECRET))
+    verified = []
+    real = authenticator._verify
+
+    async def counted(token: str) -> Any:
+        verified.append(token)
+        return await real(token)
+
+    monkeypatch.setattr(authenticator, "_verify", counted)
+    user = uuid.uuid4()
+    token = hs256(user)
+    for _ in range(3):
+        assert (await authenticator.authenticate(f"Bearer {token}")).user_id == user
+    assert verified == [token]
+    # Remembered as if verified before it expired: past its `exp`, it is verified again, and
+    # refused.
+    expired = hs256(user, exp=datetime.now(UTC) - timedelta(seconds=1))
+    principal = (await authenticator.authenticate(f"Bearer {token}"), 0.0)
+    authenticator.verified[expired] = principal
+    with pytest.raises(Exception, match="expired"):
+        await authenticator.authenticate(f"Bearer {expired}")
+    assert expired not in authenticator.verified
