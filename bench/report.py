@@ -13,8 +13,9 @@ GOALS = {
     "graphql_week": 0.4,
     "post_bookings": 0.5,
 }
-# At most this many SQL statements per request of the service (BEGIN/COMMIT not counted).
-STATEMENT_GOALS = {"graphql_calendar": 4, "graphql_week": 4}
+# At most this many SQL statements per request of the service (BEGIN/COMMIT not counted): the
+# calendar's (issue 13) are the rate limit and one read.
+STATEMENT_GOALS = {"graphql_calendar": 2, "graphql_week": 4}
 SCALING_GOAL = 1.6  # 2 processes / 1 process, on reads
 TAIL_GOAL = 4.0  # p99 / p50
 READS = ("get_by_id", "month_list", "graphql_calendar", "graphql_week")

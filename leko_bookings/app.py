@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from starlette.routing import Route
 from tortoise.contrib.fastapi import RegisterTortoise
 
 from leko_bookings import __version__, ui
@@ -19,7 +20,7 @@ from leko_bookings.rest_compat.bookings import router as bookings_router
 from leko_bookings.rest_compat.errors import install_error_handlers
 from leko_bookings.rest_compat.openapi import served_document
 from leko_bookings.schema import schema, sdl
-from leko_bookings.schema.endpoint import graphql_router
+from leko_bookings.schema.endpoint import graphql_endpoint
 from leko_bookings.settings import Settings, get_settings
 
 GRAPHQL_PATH = "/graphql"
@@ -66,7 +67,7 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)  # outermost: every answer carries the request id
     install_error_handlers(app)  # REST's; /graphql renders its own (schema/endpoint.py)
     app.include_router(bookings_router, prefix=base)
-    app.include_router(graphql_router(schema), prefix=GRAPHQL_PATH)
+    app.router.routes.append(Route(GRAPHQL_PATH, graphql_endpoint(schema)))  # an ASGI app
     document = served_document(base)
 
     @app.get(f"{base}/openapi.json", include_in_schema=False)

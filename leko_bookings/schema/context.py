@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from functools import cached_property, partial
-from typing import Annotated
+from typing import Any
 from uuid import UUID
 
 import strawberry
-from fastapi import Depends, Request
+from fastapi import Request, Response
+from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
-from strawberry.fastapi import BaseContext
 
 from leko_bookings.channels import Channel
 from leko_bookings.errors import unauthorized
@@ -40,10 +40,21 @@ async def _viewer_bookings(ctx: Context, keys: list[ViewerBookingKey]) -> list[B
     return [found.get(i) for i, _ in keys]
 
 
-class GraphQLContext(BaseContext):
-    def __init__(self, ctx: Context | None, channel: Channel) -> None:
-        super().__init__()
+class GraphQLContext:
+    """What resolvers reach through `info.context`: the caller's resolver context, the HTTP
+    request and the response whose headers the answer carries (e.g. Retry-After), the
+    notification channel, and per-request loaders."""
+
+    def __init__(
+        self,
+        ctx: Context | None,
+        channel: Channel,
+        request: Request | WebSocket | None = None,
+        response: Response | None = None,
+    ) -> None:
         self._ctx = ctx
+        self.request = request
+        self.response = response
         self.channel = channel
         self.history: DataLoader[UUID, list[HistoryEntryView]] = DataLoader(load_fn=_histories)
         self.orders: DataLoader[tuple[UUID, bool], OrderView] = DataLoader(load_fn=self._orders)
@@ -107,9 +118,12 @@ def current() -> GraphQLContext:
     return _CURRENT.get()
 
 
-async def get_context(
-    request: Request, ctx: Annotated[Context | None, Depends(_optional_context)]
-) -> GraphQLContext:
-    context = GraphQLContext(ctx, request.app.state.channel)
+async def new_context(request: Request | WebSocket, response: Any) -> GraphQLContext:
+    """The request's GraphQL context: the caller's resolver context (their token checked and
+    their request limit taken; none for the GraphiQL page itself), the response whose headers
+    the answer carries, and its loaders."""
+    ctx = None if isinstance(request, WebSocket) else await _optional_context(request)
+    sub_response = response if isinstance(response, Response) else None
+    context = GraphQLContext(ctx, request.app.state.channel, request, sub_response)
     _CURRENT.set(context)
     return context

@@ -1,5 +1,5 @@
-"""The /graphql HTTP endpoint: Strawberry's FastAPI router, and the GraphQL side's one renderer of
-the errors raised before execution.
+"""The /graphql HTTP endpoint: Strawberry's ASGI view, and the GraphQL side's one renderer of the
+errors raised before execution.
 
 The caller (401), its request limit (429), the body's size (413, raised by `BodyLimitMiddleware`
 while the body is read), a dependency that cannot be reached (503: the token keys, the
@@ -12,24 +12,24 @@ Strawberry's (typed union members, or `errors` entries with HTTP 200)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse
-from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from strawberry.fastapi import GraphQLRouter
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
 from strawberry.schema import BaseSchema
 
 from leko_bookings.errors import DomainError, ErrorCode
 from leko_bookings.http import error_headers, request_id, unexpected_failure
-from leko_bookings.schema.context import get_context
+from leko_bookings.schema.context import GraphQLContext, new_context
 from leko_bookings.ui import graphiql_page
-
-Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 def graphql_error_response(
@@ -62,31 +62,17 @@ def render_request_error(request: Request, exc: Exception) -> Response:
     return graphql_error_response(request, unexpected_failure(request, exc))
 
 
-class GraphQLErrorRoute(APIRoute):
-    """A FastAPI route whose handler answers what it raises (its dependencies, the context
-    getter, reading the body) as a GraphQL error, rather than leaving it to the REST renderer."""
-
-    def get_route_handler(self) -> Handler:
-        handler = super().get_route_handler()
-
-        async def handle(request: Request) -> Response:
-            try:
-                response = await handler(request)
-            except Exception as exc:  # every failure is answered (an unexpected one logged)
-                return render_request_error(request, exc)
-            if response.status_code >= 400 and isinstance(response, PlainTextResponse):
-                # Strawberry's own refusal of the HTTP request (no query, unreadable JSON, a
-                # mutation over GET), which it answers as plain text.
-                refusal = DomainError(ErrorCode.validation, bytes(response.body).decode())
-                return graphql_error_response(request, refusal, response.status_code)
-            return response
-
-        return handle
+ALLOWED_METHODS = ("GET", "POST")
 
 
-class GraphQLEndpoint(GraphQLRouter):
-    """Strawberry's FastAPI router answering with orjson (a calendar's answer is ~40 kB), its
-    request errors rendered by `GraphQLErrorRoute`, its GraphiQL page ours (leko_bookings/ui.py)."""
+class GraphQLEndpoint(GraphQL[GraphQLContext, None]):
+    """Strawberry's ASGI GraphQL view, routed at /graphql without FastAPI's routing and
+    dependency injection in between (the calendar asks once per screen: what runs before the
+    query is the same work for every request). It answers with orjson (a calendar's answer is
+    ~40 kB), serves our GraphiQL page (leko_bookings/ui.py), and answers what fails before
+    execution — the caller, the request limit, the body, a dependency, a request Strawberry
+    cannot read, a method GraphQL over HTTP does not use — as a GraphQL error
+    (`render_request_error`), rather than leaving it to the REST renderer."""
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -96,20 +82,38 @@ class GraphQLEndpoint(GraphQLRouter):
         which loads its scripts from a CDN."""
         return graphiql_page(request.url.path)
 
+    async def get_context(self, request: Request | WebSocket, response: Any) -> GraphQLContext:
+        return await new_context(request, response)
 
-OTHER_METHODS = ["PUT", "PATCH", "DELETE"]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        await (await self.answer(request))(scope, receive, send)
+
+    async def answer(self, request: Request) -> Response:
+        if request.method not in ALLOWED_METHODS:
+            error = DomainError(
+                ErrorCode.validation, f"{request.method} is not allowed on /graphql."
+            )
+            return graphql_error_response(request, error, 405, {"Allow": "GET, POST"})
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:  # Strawberry's refusal of the HTTP request
+            refusal = DomainError(ErrorCode.validation, exc.reason)
+            return graphql_error_response(request, refusal, exc.status_code)
+        except Exception as exc:  # every failure is answered (an unexpected one logged)
+            return render_request_error(request, exc)
+        if response.status_code >= 400 and isinstance(response, PlainTextResponse):
+            # Strawberry's own refusal of the HTTP request (no query, unreadable JSON, a
+            # mutation over GET), which it answers as plain text.
+            refusal = DomainError(ErrorCode.validation, bytes(response.body).decode())
+            return graphql_error_response(request, refusal, response.status_code)
+        return response
 
 
-async def _method_not_allowed(request: Request) -> Response:
-    error = DomainError(ErrorCode.validation, f"{request.method} is not allowed on /graphql.")
-    return graphql_error_response(request, error, 405, {"Allow": "GET, POST"})
-
-
-def graphql_router(schema: BaseSchema) -> GraphQLEndpoint:
-    """The router to include at /graphql: the service's context, GraphiQL, its error route, and
-    a GraphQL-shaped 405 for the methods GraphQL over HTTP does not use."""
-    router = GraphQLEndpoint(
-        schema, context_getter=get_context, graphql_ide="graphiql", route_class=GraphQLErrorRoute
-    )
-    router.add_api_route("", _method_not_allowed, methods=OTHER_METHODS, include_in_schema=False)
-    return router
+def graphql_endpoint(schema: BaseSchema) -> GraphQLEndpoint:
+    """The ASGI app to route at /graphql (every method: those GraphQL over HTTP does not use
+    get a GraphQL-shaped 405)."""
+    return GraphQLEndpoint(schema, graphql_ide="graphiql")
