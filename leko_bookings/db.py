@@ -47,6 +47,7 @@ def tortoise_config(url: str | None = None, *, timeout: float | None = None) -> 
         connection["engine"] = __name__  # Tortoise takes `client_class` from this module
         credentials = connection["credentials"]
         credentials |= {"timeout": timeout, "command_timeout": timeout}
+        credentials["connection_class"] = PooledConnection
         # No connection is opened while creating the pool (under Tortoise's pool lock, where
         # concurrent requests would queue one timeout after another); acquiring opens them.
         credentials.setdefault("minsize", 0)
@@ -141,6 +142,19 @@ class _AcquireWithDeadline:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._pool, name)
+
+
+class PooledConnection(asyncpg.Connection):
+    """A connection of the served app's pool, given back to the pool without asyncpg's reset
+    statement (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`, one more
+    round trip and statement after every statement run outside a transaction). The service
+    leaves no session state on a pooled connection — its advisory locks are transaction-level
+    (`store/locks.py`), it never SETs a session variable, LISTENs or keeps a cursor open, as a
+    transaction pooler (PgBouncer) requires too — and asyncpg still rolls back a transaction
+    left open when the connection goes back (`Connection.reset`)."""
+
+    def get_reset_query(self) -> str:
+        return ""
 
 
 class BoundedAsyncpgClient(AsyncpgDBClient):
