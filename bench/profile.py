@@ -28,7 +28,7 @@ import asyncpg
 import httpx
 from fastapi import FastAPI
 
-from bench.datagen import Sizes, generate, load, now_hour
+from bench.datagen import Dataset, Sizes, generate, load, now_hour
 from bench.scenarios import SCENARIOS, Scenario, build, reset_pool
 from bench.suite import _dsn, _migrate, _with_database
 
@@ -96,11 +96,16 @@ def _baseline() -> FastAPI:
     return create_app()
 
 
-async def main(args: argparse.Namespace) -> None:
+@asynccontextmanager
+async def scratch_database(
+    pg: str, small: bool, seed: int
+) -> AsyncIterator[tuple[str, Dataset, str]]:
+    """A scratch database with the suite's data, migrated and loaded (dropped afterwards), and
+    the service's settings in the environment: (its URL, the data, the token secret)."""
     name = f"leko_profile_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(_dsn(args.pg))
+    admin = await asyncpg.connect(_dsn(pg))
     await admin.execute(f'CREATE DATABASE "{name}"')
-    url = _with_database(args.pg, name)
+    url = _with_database(pg, name)
     secret = secrets.token_urlsafe(48)
     os.environ.update(
         LEKO_DATABASE_URL=f"{url}?maxsize=10",
@@ -110,9 +115,16 @@ async def main(args: argparse.Namespace) -> None:
     )
     try:
         await _migrate(url)
-        sizes = Sizes.smoke() if args.small else Sizes()
-        data, made = generate(sizes, now_hour(), args.seed)
+        data, made = generate(Sizes.smoke() if small else Sizes(), now_hour(), seed)
         await load(_dsn(url), data, made)
+        yield url, data, secret
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def main(args: argparse.Namespace) -> None:
+    async with scratch_database(args.pg, args.small, args.seed) as (url, data, secret):
         chosen = args.scenarios.split(",")
         for scenario in build(data, secret, 1, args.seed):
             if scenario.name not in chosen:
@@ -132,9 +144,6 @@ async def main(args: argparse.Namespace) -> None:
                 )
                 if target == "service" and "profile" in result:
                     print(result["profile"])
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def cli() -> None:
