@@ -3,18 +3,22 @@ the browser pages (ui.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from tortoise.contrib.fastapi import RegisterTortoise
 
 from leko_bookings import __version__, ui
 from leko_bookings.auth import Authenticator
 from leko_bookings.channels import Channel, channel_from_settings
-from leko_bookings.db import tortoise_config
+from leko_bookings.db import asyncpg_dsn, tortoise_config
+from leko_bookings.feeds.router import router as calendar_feeds_router
 from leko_bookings.http import BodyLimitMiddleware, Clock, RequestIdMiddleware, system_clock
 from leko_bookings.rest_compat.bookings import router as bookings_router
 from leko_bookings.rest_compat.errors import install_error_handlers
@@ -22,8 +26,26 @@ from leko_bookings.rest_compat.openapi import served_document
 from leko_bookings.schema import schema, sdl
 from leko_bookings.schema.endpoint import graphql_endpoint
 from leko_bookings.settings import Settings, get_settings
+from leko_bookings.store.changes import Listener
 
 GRAPHQL_PATH = "/graphql"
+
+
+@asynccontextmanager
+async def listening(settings: Settings) -> AsyncIterator[None]:
+    """On PostgreSQL, this process's change listener for live subscriptions (store/changes.py)
+    for as long as it serves."""
+    if settings.dialect != "postgres":
+        yield
+        return
+    listener = Listener(asyncpg_dsn(settings.listen_database_url or settings.database_url))
+    task = asyncio.create_task(listener.run(), name="leko-change-listener")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def create_app(
@@ -46,7 +68,7 @@ def create_app(
             config = tortoise_config(
                 settings.database_url, timeout=settings.database_timeout_seconds
             )
-            async with RegisterTortoise(app, config=config):
+            async with RegisterTortoise(app, config=config), listening(settings):
                 yield
         finally:
             await app.state.channel.aclose()
@@ -63,11 +85,14 @@ def create_app(
     app.state.clock = clock
     app.state.authenticator = Authenticator(settings)
     app.state.channel = channel or channel_from_settings(settings)
+    app.state.sockets = Counter()  # this process's open WebSockets per user
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)  # outermost: every answer carries the request id
     install_error_handlers(app)  # REST's; /graphql renders its own (schema/endpoint.py)
     app.include_router(bookings_router, prefix=base)
-    app.router.routes.append(Route(GRAPHQL_PATH, graphql_endpoint(schema)))  # an ASGI app
+    app.include_router(calendar_feeds_router)  # /calendar/{token}.ics, outside the contract
+    graphql = graphql_endpoint(schema, settings)  # an ASGI app: HTTP and WebSocket
+    app.router.routes += [Route(GRAPHQL_PATH, graphql), WebSocketRoute(GRAPHQL_PATH, graphql)]
     document = served_document(base)
 
     @app.get(f"{base}/openapi.json", include_in_schema=False)

@@ -124,11 +124,15 @@ class Authenticator:
         return self.settings.signing_secret()
 
     @cached_property
-    def verified(self) -> OrderedDict[str, tuple[Principal, float]]:
-        """token -> (its principal, until when it holds without a new verification)."""
+    def verified(self) -> OrderedDict[str, tuple[Principal, float, float]]:
+        """token -> (its principal, its `exp`, until when it holds without a new verification)."""
         return OrderedDict()
 
     async def authenticate(self, authorization: str | None) -> Principal:
+        return (await self.authenticate_until(authorization))[0]
+
+    async def authenticate_until(self, authorization: str | None) -> tuple[Principal, float]:
+        """The caller and when their token expires (Unix seconds), or 401."""
         if not authorization:
             raise unauthorized("Missing bearer token (Authorization: Bearer <JWT>).")
         scheme, _, token = authorization.partition(" ")
@@ -138,15 +142,15 @@ class Authenticator:
         now = time.time()
         known = self.verified.get(token)
         if known is not None:
-            if now < known[1]:
+            if now < known[2]:
                 self.verified.move_to_end(token)
-                return known[0]
+                return known[0], known[1]
             del self.verified[token]  # verified again below: expired, or time to look again
         principal, expires = await self._verify(token)
-        self.verified[token] = (principal, min(expires, now + VERIFIED_SECONDS))
+        self.verified[token] = (principal, expires, min(expires, now + VERIFIED_SECONDS))
         if len(self.verified) > VERIFIED_TOKENS:
             self.verified.popitem(last=False)
-        return principal
+        return principal, expires
 
     async def _verify(self, token: str) -> tuple[Principal, float]:
         """The token's principal and its `exp`, or 401 (PyJWT's verification)."""

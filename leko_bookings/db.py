@@ -76,7 +76,7 @@ def aerich_command(url: str) -> Command:
     return Command(tortoise_config(url), app=APP, location=str(migrations_dir(dialect_of(url))))
 
 
-def _asyncpg_dsn(url: str) -> str:
+def asyncpg_dsn(url: str) -> str:
     parts = urlsplit(url)
     tortoise_only = {"minsize", "maxsize", "max_queries", "max_inactive_connection_lifetime"}
     query = [(k, v) for k, v in parse_qsl(parts.query) if k not in tortoise_only]
@@ -89,7 +89,7 @@ async def _migration_lock(url: str) -> AsyncIterator[None]:
     if dialect_of(url) != "postgres":
         yield
         return
-    conn = await asyncpg.connect(_asyncpg_dsn(url))
+    conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
         yield

@@ -55,6 +55,25 @@ class Settings(BaseSettings):
     # Seats one user may hold in events not started yet (OWASP API6); 0 disables the cap.
     max_upcoming_seats_per_user: int = Field(default=30, ge=0)
 
+    # -- live subscriptions (GraphQL over WebSocket, issue 14) ----------------------------------
+    # A direct PostgreSQL connection for LISTEN when LEKO_DATABASE_URL goes through a transaction
+    # pooler (which cannot LISTEN); default: LEKO_DATABASE_URL's server.
+    listen_database_url: str | None = None
+    subscriptions_per_socket: int = Field(default=20, ge=1, le=1000)
+    sockets_per_user: int = Field(default=10, ge=1, le=1000)  # per server process
+
+    # --- Calendar feeds (issue 14: resolvers/calendar_feeds.py, feeds/) -----------------------
+    # Where feed URLs start (`https://bookings.example.com`); unset: the base URL of the GraphQL
+    # request that creates the feed.
+    public_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    # The right-hand side of every feed entry's UID (`<booking or event id>@<domain>`); calendar
+    # apps match entries by UID, so it never changes once feeds are out.
+    calendar_uid_domain: str = Field(default="leko-bookings", pattern=r"^[^\s@]+$")
+    # Reads of one feed (token bucket per feed, resolvers/rate_limits.py); 0 a minute: no limit.
+    calendar_feed_rate_limit_per_minute: int = Field(default=10, ge=0)
+    calendar_feed_rate_limit_burst: int = Field(default=10, ge=1)
+    # --- end of calendar feeds --------------------------------------------------------------
+
     @field_validator("jwt_algorithms", mode="before")
     @classmethod
     def _algorithms(cls, value: object) -> object:

@@ -37,7 +37,15 @@ PG_ADMIN_URL = os.environ.get("LEKO_TEST_PG_URL", "postgres://postgres@127.0.0.1
 PG_ADMIN_DSN = PG_ADMIN_URL.replace("postgres://", "postgresql://", 1)  # asyncpg's spelling
 SECRET = "test-secret-" + "x" * 40
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
-TABLES = ("notification", "booking_history", "booking", "booking_order", "event", "rate_bucket")
+TABLES = (
+    "notification",
+    "booking_history",
+    "booking",
+    "booking_order",
+    "event",
+    "rate_bucket",
+    "calendar_feed",
+)
 
 
 class FakeClock:
@@ -136,7 +144,11 @@ def clock() -> FakeClock:
 
 # Tests fire many requests as one user under a clock that stands still: the rate limits are off
 # unless a test turns them on (tests/test_rate_limits.py). The seat cap keeps its default.
-NO_RATE_LIMITS = {"rate_limit_per_minute": 0, "order_rate_limit_per_minute": 0}
+NO_RATE_LIMITS = {
+    "rate_limit_per_minute": 0,
+    "order_rate_limit_per_minute": 0,
+    "calendar_feed_rate_limit_per_minute": 0,
+}
 
 
 @pytest.fixture

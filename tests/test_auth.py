@@ -519,8 +519,8 @@ async def test_a_verified_token_is_not_verified_again_until_it_is_due(monkeypatc
     # Remembered as if verified before it expired: past its `exp`, it is verified again, and
     # refused.
     expired = hs256(user, exp=datetime.now(UTC) - timedelta(seconds=1))
-    principal = (await authenticator.authenticate(f"Bearer {token}"), 0.0)
-    authenticator.verified[expired] = principal
+    principal = await authenticator.authenticate(f"Bearer {token}")
+    authenticator.verified[expired] = (principal, 0.0, 0.0)
     with pytest.raises(Exception, match="expired"):
         await authenticator.authenticate(f"Bearer {expired}")
     assert expired not in authenticator.verified

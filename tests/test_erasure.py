@@ -118,12 +118,25 @@ async def dump() -> Dump:
     return result
 
 
-def without_athlete(before: Dump, user: uuid.UUID) -> Dump:
+def without_athlete(before: Dump, user: uuid.UUID, after: Dump) -> Dump:
     """What erasing a pure athlete must leave: everything but their bookings, orders and the
-    history and notifications of those bookings (and notifications addressed to them)."""
+    history and notifications of those bookings (and notifications addressed to them); the
+    events they booked count their bookings leaving as revisions (the coaches' calendar feeds'
+    SEQUENCE: one per history entry that left, plus one; `updated_at` moves with it)."""
     me = str(user)
     gone = {k for k, row in before["booking"].items() if row["user_id"] == me}
     expected = {table: dict(rows) for table, rows in before.items()}
+    left: dict[str, int] = {before["booking"][k]["event_id"]: 0 for k in gone}
+    for row in before["booking_history"].values():
+        if row["booking_id"] in gone:
+            left[before["booking"][row["booking_id"]]["event_id"]] += 1
+    expected["event"] = {
+        k: {**row, "revision": str(int(str(row["revision"])) + left[k] + 1)}
+        | {"updated_at": after["event"][k]["updated_at"]}
+        if k in left
+        else row
+        for k, row in before["event"].items()
+    }
     expected["booking"] = {k: r for k, r in before["booking"].items() if k not in gone}
     expected["booking_order"] = {
         k: r for k, r in before["booking_order"].items() if r["user_id"] != me
@@ -271,7 +284,7 @@ async def test_athlete_erases_themselves_and_nothing_of_theirs_is_left(
     # Everyone else's rows are exactly as they were: only the athlete's bookings, their orders
     # and those bookings' history are gone.
     after = await dump()
-    assert after == without_athlete(before, users.athlete)
+    assert after == without_athlete(before, users.athlete, after)
     assert await Booking.filter(user_id=users.other_athlete).count() == 5
     assert await Booking.filter(user_id=users.coach).count() == 1
 
@@ -301,7 +314,8 @@ async def test_admin_erases_an_athlete_by_user_id(client, users, settings, clock
     )
     assert r.status_code == 204, r.text
     assert await rows_holding(users.athlete) == []
-    assert await dump() == without_athlete(before, users.athlete)
+    after = await dump()
+    assert after == without_athlete(before, users.athlete, after)
     # The admin was not erased: their cancellation of the other athlete's booking still names them.
     assert {(t, c) for t, c, _ in await rows_holding(users.admin)} == {
         ("booking_history", "actor_id")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "leko_bookings"
-ABOVE_THE_STORE = ("resolvers", "schema", "rest_compat")
-TRANSPORTS = ("schema", "rest_compat")
+ABOVE_THE_STORE = ("resolvers", "schema", "rest_compat", "feeds")
+TRANSPORTS = ("schema", "rest_compat", "feeds")
 
 
 def modules(*folders: str) -> list[Path]:

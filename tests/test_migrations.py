@@ -39,6 +39,7 @@ APP_TABLES = {
     "booking_history",
     "notification",
     "rate_bucket",
+    "calendar_feed",
 }
 
 GENERATE = """

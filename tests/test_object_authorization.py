@@ -62,11 +62,24 @@ def contract_operations() -> dict[str, tuple[str, str]]:
     }
 
 
+# Walked over WebSocket by tests/test_subscriptions.py (the catalog's seats: any signed-in user
+# may read them); a new subscription field must be added there and here.
+SUBSCRIPTION_FIELDS = {"Subscription.eventAvailability"}
+
+
 def graphql_fields() -> set[str]:
-    """Every field of Query and Mutation, as the schema introspects."""
+    """Every field of Query and Mutation, as the schema introspects (Subscription's are checked
+    against SUBSCRIPTION_FIELDS)."""
     data = schema.introspect()["__schema"]
     roots = {data["queryType"]["name"], (data.get("mutationType") or {}).get("name")}
-    assert data.get("subscriptionType") is None  # none today; a new root needs probes here
+    subscription = (data.get("subscriptionType") or {}).get("name")
+    subscribed = {
+        f"{t['name']}.{f['name']}"
+        for t in data["types"]
+        if t["name"] == subscription
+        for f in t["fields"]
+    }
+    assert subscribed == SUBSCRIPTION_FIELDS, "a new subscription field needs its probes"
     return {
         f"{t['name']}.{f['name']}" for t in data["types"] if t["name"] in roots for f in t["fields"]
     }
@@ -783,6 +796,33 @@ PROBES: list[Probe] = [
                 """mutation Probe($ids: [UUID!]!) { markNotificationsRead(ids: $ids) {
                   __typename ... on MarkedRead { updated } ... on Error { code message } } }""",
                 ids=list(ids),
+            ),
+        ),
+    ),
+    Probe(
+        "createCalendarFeed: the stranger's own feed (the URL, random, left unselected)",
+        "Mutation.createCalendarFeed",
+        "CalendarFeed",
+        lambda w, world: _each(
+            [None],
+            lambda _: w.graphql(
+                "Mutation.createCalendarFeed",
+                """mutation Probe { createCalendarFeed {
+                  __typename ... on CalendarFeed { createdAt } ... on Error { code message } } }""",
+            ),
+        ),
+    ),
+    Probe(
+        "revokeCalendarFeed: the stranger's own (none), never the first users'",
+        "Mutation.revokeCalendarFeed",
+        "CalendarFeedRevoked",
+        lambda w, world: _each(
+            [None],
+            lambda _: w.graphql(
+                "Mutation.revokeCalendarFeed",
+                """mutation Probe { revokeCalendarFeed {
+                  __typename ... on CalendarFeedRevoked { revoked }
+                  ... on Error { code message } } }""",
             ),
         ),
     ),

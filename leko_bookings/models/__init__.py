@@ -1,6 +1,7 @@
 """Tortoise models: data only. Every rule lives in ``leko_bookings.resolvers``."""
 
 from leko_bookings.models.booking import Booking
+from leko_bookings.models.calendar_feed import CalendarFeed
 from leko_bookings.models.enums import (
     ActorRole,
     BookingStatus,
@@ -30,6 +31,7 @@ __all__ = [
     "Booking",
     "BookingHistory",
     "BookingStatus",
+    "CalendarFeed",
     "CanceledByRole",
     "CancellationReasonCode",
     "Currency",

@@ -41,6 +41,9 @@ class Event(Model):
 
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
+    # Writes of the row since it was created (a catalog change, a cancellation, an erasure):
+    # with its bookings' history, what the calendar feeds' SEQUENCE counts.
+    revision = fields.IntField(db_default=0)
 
     class Meta:
         table = "event"

@@ -149,7 +149,8 @@ async def upsert_events(ctx: Context, events: list[EventData]) -> list[EventView
 
     A moved event moves its bookings (they show the event's current times); a booking keeps
     the price it was booked at. An event that becomes Canceled cancels its live bookings ahead,
-    exactly as `cancel_event` does.
+    exactly as `cancel_event` does. An event sent again unchanged is not written (its revision,
+    which the calendar feeds' SEQUENCE counts, stays).
     """
     require_roles(ctx, Role.admin, Role.scheduler)
     if not 1 <= len(events) <= MAX_EVENTS_PER_UPSERT:
@@ -165,6 +166,8 @@ async def upsert_events(ctx: Context, events: list[EventData]) -> list[EventView
         )
         for event_id in sorted(existing):
             event, cols = existing[event_id], rows[event_id]
+            if all(getattr(event, k) == v for k, v in cols.items() if k != "updated_at"):
+                continue  # the same event again (a catalog sync): nothing to write, no revision
             moved = any(getattr(event, k) != cols[k] for k in ("start_at", "end_at", "coach_id"))
             await event_rows.replace(event_id, cols)
             if moved:

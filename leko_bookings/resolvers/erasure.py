@@ -4,7 +4,7 @@ As an athlete, their bookings go with their orders, notes, disputes and history.
 the athletes' bookings stay theirs but lose every trace of the coach: the coach id becomes the
 nil UUID on those bookings and on the coach's events, notes are cleared, the events become
 Canceled, and bookings still ahead are canceled by the system. As an actor in other bookings'
-histories, they become anonymous.
+histories, they become anonymous. Their calendar feed is deleted.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tortoise.transactions import in_transaction
 
 from leko_bookings.errors import Forbidden, NotFound
 from leko_bookings.models import CanceledByRole, HistoryAction
-from leko_bookings.resolvers import rate_limits
+from leko_bookings.resolvers import calendar_feeds, rate_limits
 from leko_bookings.resolvers.cancellation import cancel_seats
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import SYSTEM, entry, record
@@ -55,6 +55,7 @@ async def erase_user(ctx: Context, current_user_id: UUID, user_id: UUID | None =
         held = await erasure_rows.held_of(target)
         if not (events or held.anything):
             raise NotFound(f"No data of user {target} is held here.")
+        await calendar_feeds.before_erasure(target, ctx.now)  # their feed goes
         await erasure_rows.delete_as_athlete(target)  # their history goes with them
         for event in events:
             await cancel_seats(ctx, event, SYSTEM, CanceledByRole.System)

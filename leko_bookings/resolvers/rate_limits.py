@@ -5,6 +5,7 @@ each request takes one, and a request finding less than one token is refused (42
 `tooManyRequests`, with the seconds until a token is back). Two limits: every authenticated
 request (`all:<user>`) and order creation (`orders:<user>`), each bucket keyed by the caller.
 Operators (admin, scheduler: people acting for the platform and its cron jobs) are not limited.
+A calendar feed's reads, which carry no bearer token, have a bucket per feed (`feed:<feed id>`).
 
 A token is taken by one atomic statement (`store/rate_limits.py`), exact with any number of
 processes. Time is the context's clock (`ctx.now`), never read here.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from leko_bookings.auth import Role
@@ -24,12 +26,12 @@ from leko_bookings.store import rate_limits as buckets
 from leko_bookings.store.rate_limits import Bucket
 
 EXEMPT = (Role.admin, Role.scheduler)
-REQUESTS, ORDERS = "all", "orders"  # the keys' prefixes
+REQUESTS, ORDERS, FEEDS = "all", "orders", "feed"  # the keys' prefixes
 
 
 @dataclass(frozen=True, slots=True)
 class Limit:
-    name: str  # the keys' prefix: REQUESTS or ORDERS
+    name: str  # the keys' prefix: REQUESTS, ORDERS or FEEDS
     what: str  # for the message
     per_minute: int  # 0: no limit
     burst: int
@@ -54,17 +56,29 @@ def order_limit(settings: Settings) -> Limit:
     )
 
 
-def _key(name: str, user_id: UUID) -> str:
-    """A caller's bucket of one limit: `<limit>:<user id>`."""
-    return f"{name}:{user_id}"
+def feed_limit(settings: Settings) -> Limit:
+    return Limit(
+        FEEDS,
+        "reads of this calendar feed",
+        settings.calendar_feed_rate_limit_per_minute,
+        settings.calendar_feed_rate_limit_burst,
+    )
+
+
+def _key(name: str, owner: UUID) -> str:
+    """One bucket of one limit: `<limit>:<user id>` (`<limit>:<feed id>` for a feed)."""
+    return f"{name}:{owner}"
 
 
 async def take(ctx: Context, limit: Limit) -> None:
     """Take one token of the caller's bucket of `limit`, or raise TooManyRequests."""
     if limit.per_minute == 0 or ctx.principal.has(*EXEMPT):
         return
-    key = _key(limit.name, ctx.principal.user_id)
-    now = ctx.now.timestamp()
+    await _take(_key(limit.name, ctx.principal.user_id), limit, ctx.now)
+
+
+async def _take(key: str, limit: Limit, at: datetime) -> None:
+    now = at.timestamp()
     if await buckets.take_token(key, limit.burst, now, limit.per_minute):
         return
     retry_after = limit.seconds_until_token(await buckets.bucket(key), now)
@@ -85,6 +99,18 @@ async def take_order(ctx: Context) -> None:
     await take(ctx, order_limit(ctx.settings))
 
 
+async def take_feed_read(feed_id: UUID, now: datetime, settings: Settings) -> None:
+    """The limit on reading one calendar feed (no caller is known: the feed is the key)."""
+    limit = feed_limit(settings)
+    if limit.per_minute != 0:
+        await _take(_key(FEEDS, feed_id), limit, now)
+
+
 async def forget(user_id: UUID) -> None:
     """Drop a user's buckets (erasure: no row keeps their id)."""
     await buckets.forget([_key(name, user_id) for name in (REQUESTS, ORDERS)])
+
+
+async def forget_feeds(feed_ids: list[UUID]) -> None:
+    """Drop the buckets of feeds that are gone (revoked, replaced, erased)."""
+    await buckets.forget([_key(FEEDS, feed_id) for feed_id in feed_ids])

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from strawberry.tools import merge_types
 
+from leko_bookings.schema.calendar_feeds import CalendarFeedMutation
 from leko_bookings.schema.events import EventQuery
 from leko_bookings.schema.execution import make_schema
 from leko_bookings.schema.lifecycle import LifecycleMutation
@@ -13,13 +14,16 @@ from leko_bookings.schema.lookup import LookupQuery
 from leko_bookings.schema.mutations import Mutation as OrderingMutation
 from leko_bookings.schema.notifications import NotificationMutation, NotificationQuery
 from leko_bookings.schema.queries import Query as BookingQuery
+from leko_bookings.schema.subscriptions import Subscription
 
 SDL_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 
 Query = merge_types("Query", (BookingQuery, NotificationQuery, LookupQuery, EventQuery))
-Mutation = merge_types("Mutation", (OrderingMutation, LifecycleMutation, NotificationMutation))
+Mutation = merge_types(
+    "Mutation", (OrderingMutation, LifecycleMutation, NotificationMutation, CalendarFeedMutation)
+)
 
-schema = make_schema(Query, Mutation)
+schema = make_schema(Query, Mutation, subscription=Subscription)
 
 
 def sdl() -> str:

@@ -55,6 +55,7 @@ class GraphQLContext:
         self._ctx = ctx
         self.request = request
         self.response = response
+        self.connection_params: dict[str, object] | None = None  # a WebSocket's connection_init
         self.channel = channel
         self.history: DataLoader[UUID, list[HistoryEntryView]] = DataLoader(load_fn=_histories)
         self.orders: DataLoader[tuple[UUID, bool], OrderView] = DataLoader(load_fn=self._orders)
@@ -84,6 +85,10 @@ class GraphQLContext:
     def viewer_booking(self) -> DataLoader[ViewerBookingKey, BookingView | None]:
         """The caller's own seat-holding booking in an event."""
         return DataLoader(load_fn=partial(_viewer_bookings, self.ctx))
+
+    def set_caller(self, ctx: Context) -> None:
+        """The caller of a WebSocket, known once it sent its token (`connection_init`)."""
+        self._ctx = ctx
 
     @property
     def ctx(self) -> Context:

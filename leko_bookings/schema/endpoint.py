@@ -12,8 +12,13 @@ Strawberry's (typed union members, or `errors` entries with HTTP 200)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
+from uuid import UUID
 
 import orjson
 from cross_web import HTTPException
@@ -24,11 +29,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema import BaseSchema
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from leko_bookings.errors import DomainError, ErrorCode
 from leko_bookings.http import error_headers, request_id, unexpected_failure
+from leko_bookings.resolvers.context import Context
 from leko_bookings.schema.context import GraphQLContext, new_context
+from leko_bookings.settings import Settings
 from leko_bookings.ui import graphiql_page
 
 
@@ -85,7 +95,39 @@ class GraphQLEndpoint(GraphQL[GraphQLContext, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> GraphQLContext:
         return await new_context(request, response)
 
+    async def on_ws_connect(self, context: GraphQLContext) -> UnsetType | dict[str, object] | None:
+        """A WebSocket's caller, from `connection_init`'s payload `{"Authorization": "Bearer
+        <JWT>"}`: a missing or bad token, or one socket more than the caller may hold in this
+        process, closes it with 4403; when the token expires, the server closes it (4403)."""
+        websocket = context.request
+        assert isinstance(websocket, WebSocket)
+        params = getattr(context, "connection_params", None) or {}
+        authorization = params.get("Authorization") or params.get("authorization")
+        app = websocket.app
+        try:
+            principal, expires = await app.state.authenticator.authenticate_until(authorization)
+        except DomainError as exc:
+            raise ConnectionRejectionError({"message": exc.message}) from exc
+        sockets: Counter[UUID] = app.state.sockets
+        settings = app.state.settings
+        if sockets[principal.user_id] >= settings.sockets_per_user:
+            raise ConnectionRejectionError({"message": "Too many sockets for this user."})
+        sockets[principal.user_id] += 1
+        context.set_caller(Context(principal, app.state.clock(), settings))
+        loop = asyncio.get_running_loop()
+        expiry = loop.call_later(
+            max(0.0, expires - time.time()), lambda: loop.create_task(_expired(websocket))
+        )
+        websocket.scope["leko_socket"] = (principal.user_id, expiry)
+        return UNSET
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                _closed(scope)
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -113,7 +155,30 @@ class GraphQLEndpoint(GraphQL[GraphQLContext, None]):
         return response
 
 
-def graphql_endpoint(schema: BaseSchema) -> GraphQLEndpoint:
+async def _expired(websocket: WebSocket) -> None:
+    with contextlib.suppress(Exception):  # closed meanwhile
+        await websocket.close(code=4403, reason="Token expired")
+
+
+def _closed(scope: Scope) -> None:
+    """A WebSocket ended: its caller holds one socket less, its expiry timer is cancelled."""
+    held = scope.pop("leko_socket", None)
+    if held is None:
+        return
+    user_id, expiry = held
+    expiry.cancel()
+    sockets: Counter[UUID] = scope["app"].state.sockets
+    sockets[user_id] -= 1
+    if sockets[user_id] <= 0:
+        del sockets[user_id]
+
+
+def graphql_endpoint(schema: BaseSchema, settings: Settings) -> GraphQLEndpoint:
     """The ASGI app to route at /graphql (every method: those GraphQL over HTTP does not use
-    get a GraphQL-shaped 405)."""
-    return GraphQLEndpoint(schema, graphql_ide="graphiql")
+    get a GraphQL-shaped 405; WebSockets speak `graphql-transport-ws`)."""
+    return GraphQLEndpoint(
+        schema,
+        graphql_ide="graphiql",
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        max_subscriptions_per_connection=settings.subscriptions_per_socket,
+    )

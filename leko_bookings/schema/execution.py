@@ -135,6 +135,7 @@ def make_schema(
     mutation: type | None = None,
     types: Iterable[type] = (),
     *,
+    subscription: type | None = None,
     compiled_plans: bool | None = None,
 ) -> Schema:
     """A schema of these root types executed as the service's: Strawberry's execution (with
@@ -145,6 +146,7 @@ def make_schema(
     schema = Schema(
         query=query,
         mutation=mutation,
+        subscription=subscription,
         types=extra,
         exception_handlers=HANDLERS,
         extensions=list(EXTENSIONS),

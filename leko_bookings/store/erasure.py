@@ -9,7 +9,17 @@ from uuid import UUID
 
 from tortoise.expressions import Subquery
 
-from leko_bookings.models import Booking, BookingHistory, Event, EventStatus, Notification, Order
+from leko_bookings.models import (
+    Booking,
+    BookingHistory,
+    CalendarFeed,
+    Event,
+    EventStatus,
+    Notification,
+    Order,
+)
+from leko_bookings.store.events import next_revision
+from leko_bookings.store.sql import Params, as_uuid
 from leko_bookings.store.views import NIL
 
 
@@ -22,11 +32,17 @@ class Held:
     acted: bool  # named in some booking's history
     orders: bool
     told: bool  # a notification's recipient
+    feed: bool  # a calendar feed
 
     @property
     def anything(self) -> bool:
         return bool(
-            self.own_bookings or self.coached_bookings or self.acted or self.orders or self.told
+            self.own_bookings
+            or self.coached_bookings
+            or self.acted
+            or self.orders
+            or self.told
+            or self.feed
         )
 
 
@@ -37,7 +53,19 @@ async def held_of(user_id: UUID) -> Held:
         acted=await BookingHistory.filter(actor_id=user_id).exists(),
         orders=await Order.filter(user_id=user_id).exists(),
         told=await Notification.filter(recipient_id=user_id).exists(),
+        feed=await CalendarFeed.filter(user_id=user_id).exists(),
     )
+
+
+async def history_sizes_by_event(user_id: UUID) -> dict[UUID, int]:
+    """For each event the user booked: how many history entries their bookings in it hold."""
+    p = Params()
+    rows = await p.rows(
+        'SELECT b."event_id", COUNT(h."id") FROM "booking" b '
+        'LEFT JOIN "booking_history" h ON h."booking_id" = b."id" '
+        f'WHERE b."user_id" = {p(user_id)} GROUP BY b."event_id"'
+    )
+    return {as_uuid(event_id): int(n) for event_id, n in rows}
 
 
 async def delete_as_athlete(user_id: UUID) -> None:
@@ -57,7 +85,7 @@ async def anonymise(user_id: UUID, now: datetime) -> None:
     cleared) and events (Canceled), no name in any history, no notification addressed to them."""
     await Booking.filter(coach_id=user_id).update(coach_id=NIL, note=None, updated_at=now)
     await Event.filter(coach_id=user_id).update(
-        coach_id=NIL, status=EventStatus.Canceled, updated_at=now
+        coach_id=NIL, status=EventStatus.Canceled, updated_at=now, revision=next_revision()
     )
     await BookingHistory.filter(actor_id=user_id).update(actor_id=None)
     await Notification.filter(recipient_id=user_id).delete()

@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from tortoise.expressions import F
+
 from leko_bookings.models import (
     BookingStatus,
     Currency,
@@ -194,10 +196,16 @@ async def lock_coached(coach_id: UUID) -> list[Event]:
     return list(await Event.filter(coach_id=coach_id).order_by("id").select_for_update())
 
 
+def next_revision() -> Any:
+    """Every write of an event row counts one more revision (the calendar feeds' SEQUENCE is
+    made of it and of the history of the event's bookings)."""
+    return F("revision") + 1
+
+
 async def set_status(event: Event, status: EventStatus, now: datetime) -> None:
     event.status = status
     event.updated_at = now
-    await event.save(update_fields=["status", "updated_at"])
+    await Event.filter(id=event.id).update(status=status, updated_at=now, revision=next_revision())
 
 
 async def create(events: Sequence[tuple[UUID, dict[str, Any]]], now: datetime) -> None:
@@ -208,7 +216,18 @@ async def create(events: Sequence[tuple[UUID, dict[str, Any]]], now: datetime) -
 
 
 async def replace(event_id: UUID, columns: dict[str, Any]) -> None:
-    await Event.filter(id=event_id).update(**columns)
+    await Event.filter(id=event_id).update(**columns, revision=next_revision())
+
+
+async def add_revisions(counts: dict[UUID, int], now: datetime) -> None:
+    """Inside a transaction: count `counts[event]` more revisions of each of these events (rows
+    locked in id order first; one statement per distinct count)."""
+    if not counts:
+        return
+    await lock_events(list(counts))
+    for n in sorted(set(counts.values())):
+        ids = [event_id for event_id, count in counts.items() if count == n]
+        await Event.filter(id__in=ids).update(revision=F("revision") + n, updated_at=now)
 
 
 async def views(event_ids: Sequence[UUID]) -> list[EventView]:

@@ -131,3 +131,31 @@ class NotificationView:
     created_at: datetime
     sent_at: datetime | None
     read: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarFeedView:
+    """A user's calendar feed (its token is never kept, only its hash)."""
+
+    id: UUID
+    user_id: UUID
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarEntryView:
+    """What one entry of a user's calendar feed is made of: one of their bookings as the athlete
+    (`booking_id` set), or one of their events as the coach, with its bookings (`booking_id`
+    None). `statuses`: the booking's status, or each of the event's bookings'; `history_entries`:
+    the booking's history entries, or those of all the event's bookings; `last_modified`: the
+    latest write of the booking(s), the event and their history."""
+
+    event_id: UUID
+    booking_id: UUID | None
+    start_at: datetime
+    end_at: datetime
+    slot_type: models.SlotType
+    statuses: tuple[models.BookingStatus, ...]
+    history_entries: int
+    event_revision: int
+    last_modified: datetime

@@ -1,0 +1,256 @@
+"""Live subscriptions over WebSocket (`graphql-transport-ws`) against real `leko-bookings serve`
+processes: on PostgreSQL two processes on one database (subscribe on one, change through the
+other), on SQLite one. Waits are for what the server sends, each bounded by a timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from leko_bookings.auth import mint_token
+from leko_bookings.settings import Settings
+from tests.conftest import PG_ADMIN_DSN, SECRET, create_pg_database, drop_pg_database, pg_url
+from tests.factories import event_json, order_body
+from tests.live_server import live_server
+
+UPSERT = """
+mutation Upsert($events: [EventInput!]!) {
+  upsertEvents(events: $events) { __typename ... on Error { message } }
+}
+"""
+SEATS = """
+subscription Seats($ids: [UUID!]!) {
+  eventAvailability(eventIds: $ids) { eventId seatsTaken seatsLeft }
+}
+"""
+ARRIVES_WITHIN = 1.0  # the issue's bound for a change to reach a subscriber
+LIMITS = {"LEKO_SOCKETS_PER_USER": "2", "LEKO_SUBSCRIPTIONS_PER_SOCKET": "2"}
+
+
+def token(user: uuid.UUID, role: str, ttl: timedelta = timedelta(hours=1)) -> str:
+    now = datetime.now(UTC)
+    return mint_token(Settings(jwt_secret=SECRET), user, [role], ttl=ttl, now=now)
+
+
+def bearer(user: uuid.UUID, role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(user, role)}"}
+
+
+@pytest.fixture(scope="module", params=["postgres", "sqlite"])
+def servers(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str, str]]:
+    """(URL to subscribe on, URL to change through, dialect): two processes on PostgreSQL."""
+    env = {"LEKO_JWT_SECRET": SECRET, **LIMITS}
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("subs") / "live.sqlite3"
+        env["LEKO_DATABASE_URL"] = f"sqlite://{path}"  # path is absolute
+        with live_server(env) as url:
+            yield url, url, "sqlite"
+        return
+    name = f"leko_subs_{uuid.uuid4().hex[:8]}"
+    asyncio.run(create_pg_database(name))
+    env["LEKO_DATABASE_URL"] = pg_url(name).replace("maxsize=60", "maxsize=10")
+    try:
+        with live_server(env) as first, live_server(env, "--no-migrate") as second:
+            yield first, second, name
+    finally:
+        asyncio.run(drop_pg_database(name))
+
+
+@contextmanager
+def skipping_sqlite(dialect: str) -> Iterator[None]:
+    if dialect == "sqlite":
+        pytest.skip("PostgreSQL only: several processes")
+    yield
+
+
+async def publish(url: str, capacity: int = 5) -> uuid.UUID:
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(
+        days=2, hours=uuid.uuid4().int % 500
+    )
+    event = event_json(coach=uuid.uuid4(), start=start, capacity=capacity)
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        r = await client.post(
+            "/graphql",
+            json={"query": UPSERT, "variables": {"events": [event]}},
+            headers=bearer(uuid.uuid4(), "scheduler"),
+        )
+    assert (r.json().get("data") or {}).get("upsertEvents", {}).get("__typename") == (
+        "UpsertEventsSuccess"
+    ), r.text
+    return uuid.UUID(event["eventId"])
+
+
+async def book(url: str, event_id: uuid.UUID) -> None:
+    athlete = uuid.uuid4()
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        r = await client.post(
+            "/v1/bookings", json=order_body(athlete, event_id), headers=bearer(athlete, "athlete")
+        )
+    assert r.status_code == 201, r.text
+
+
+@asynccontextmanager
+async def socket(url: str, payload: dict[str, Any] | None) -> AsyncIterator[ClientConnection]:
+    """A WebSocket to /graphql that sent `connection_init` with `payload` (not yet acked)."""
+    ws_url = url.replace("http://", "ws://") + "/graphql"
+    async with connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        init: dict[str, Any] = {"type": "connection_init"}
+        if payload is not None:
+            init["payload"] = payload
+        await ws.send(json.dumps(init))
+        yield ws
+
+
+async def receive(ws: ClientConnection, within: float = ARRIVES_WITHIN) -> dict[str, Any]:
+    """The next message that is not a ping or a pong."""
+    async with asyncio.timeout(within):
+        while True:
+            message = json.loads(await ws.recv())
+            if message["type"] not in ("ping", "pong"):
+                return message
+
+
+@asynccontextmanager
+async def signed_in(url: str, user: uuid.UUID | None = None) -> AsyncIterator[ClientConnection]:
+    auth = {"Authorization": f"Bearer {token(user or uuid.uuid4(), 'athlete')}"}
+    async with socket(url, auth) as ws:
+        assert (await receive(ws, 5))["type"] == "connection_ack"
+        yield ws
+
+
+async def subscribe(ws: ClientConnection, op: str, ids: list[uuid.UUID]) -> None:
+    payload = {"query": SEATS, "variables": {"ids": [str(i) for i in ids]}}
+    await ws.send(json.dumps({"id": op, "type": "subscribe", "payload": payload}))
+
+
+def seats(message: dict[str, Any]) -> tuple[int, int]:
+    assert message["type"] == "next", message
+    data = message["payload"]["data"]["eventAvailability"]
+    return data["seatsTaken"], data["seatsLeft"]
+
+
+async def closed_with(ws: ClientConnection, within: float = 5.0) -> int | None:
+    async with asyncio.timeout(within):
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await ws.recv()
+    return ws.close_code
+
+
+# -- event availability ------------------------------------------------------------------------
+
+
+async def test_seats_now_then_each_change_made_through_another_process(servers):
+    subscribe_on, change_through, _ = servers
+    event = await publish(change_through, capacity=3)
+    async with signed_in(subscribe_on) as ws:
+        await subscribe(ws, "1", [event])
+        assert seats(await receive(ws, 5)) == (0, 3)
+        await book(change_through, event)
+        assert seats(await receive(ws)) == (1, 2)
+        await book(change_through, event)
+        assert seats(await receive(ws)) == (2, 1)
+
+
+async def test_a_change_made_while_the_listener_is_down_arrives_once(servers):
+    subscribe_on, change_through, database = servers
+    with skipping_sqlite(database):
+        event = await publish(change_through)
+        async with signed_in(subscribe_on) as ws:
+            await subscribe(ws, "1", [event])
+            assert seats(await receive(ws, 5)) == (0, 5)
+            admin = await asyncpg.connect(PG_ADMIN_DSN)
+            try:
+                listeners = await admin.fetch(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'",
+                    database,
+                )
+                assert len(listeners) == 2  # one per process
+                for row in listeners:
+                    assert await admin.fetchval("SELECT pg_terminate_backend($1)", row["pid"])
+            finally:
+                await admin.close()
+            await book(change_through, event)  # while the listeners reconnect
+            assert seats(await receive(ws, 3)) == (1, 4)
+            with pytest.raises(TimeoutError):  # once: nothing more comes
+                await receive(ws, 1.5)
+
+
+async def test_other_events_changes_are_not_sent(servers):
+    subscribe_on, change_through, _ = servers
+    mine, other = await publish(change_through), await publish(change_through)
+    async with signed_in(subscribe_on) as ws:
+        await subscribe(ws, "1", [mine])
+        assert seats(await receive(ws, 5)) == (0, 5)
+        await book(change_through, other)
+        await book(change_through, mine)
+        message = await receive(ws)
+        assert message["payload"]["data"]["eventAvailability"]["eventId"] == str(mine)
+        assert seats(message) == (1, 4)
+
+
+async def test_more_than_100_events_is_an_error(servers):
+    subscribe_on, _, _ = servers
+    async with signed_in(subscribe_on) as ws:
+        await subscribe(ws, "1", [uuid.uuid4() for _ in range(101)])
+        message = await receive(ws, 5)
+        errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+        assert "between 1 and 100" in json.dumps(errors)
+
+
+# -- the caller ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        {},
+        {"Authorization": "Bearer not-a-token"},
+        {"Authorization": f"Bearer {token(uuid.uuid4(), 'athlete', timedelta(seconds=-5))}"},
+    ],
+    ids=["no-payload", "no-token", "bad-token", "expired-token"],
+)
+async def test_no_bad_or_expired_token_closes_4403(servers, payload):
+    subscribe_on, _, _ = servers
+    async with socket(subscribe_on, payload) as ws:
+        assert await closed_with(ws) == 4403
+
+
+async def test_the_server_closes_the_socket_when_its_token_expires(servers):
+    subscribe_on, _, _ = servers
+    auth = {"Authorization": f"Bearer {token(uuid.uuid4(), 'athlete', timedelta(seconds=2))}"}
+    async with socket(subscribe_on, auth) as ws:
+        assert (await receive(ws, 5))["type"] == "connection_ack"
+        assert await closed_with(ws, 10) == 4403
+
+
+async def test_sockets_per_user_and_subscriptions_per_socket_are_bounded(servers):
+    subscribe_on, change_through, _ = servers
+    user = uuid.uuid4()
+    event = await publish(change_through)
+    async with signed_in(subscribe_on, user) as first, signed_in(subscribe_on, user):
+        auth = {"Authorization": f"Bearer {token(user, 'athlete')}"}
+        async with socket(subscribe_on, auth) as third:  # LEKO_SOCKETS_PER_USER=2
+            assert await closed_with(third) == 4403
+        for op in ("1", "2"):
+            await subscribe(first, op, [event])
+            assert seats(await receive(first, 5)) == (0, 5)
+        await subscribe(first, "3", [event])  # LEKO_SUBSCRIPTIONS_PER_SOCKET=2
+        message = await receive(first, 5)
+        assert message["type"] == "error"
+        assert "limit" in json.dumps(message["payload"]).lower()
