@@ -115,9 +115,7 @@ class GraphQLEndpoint(GraphQL[GraphQLContext, None]):
         sockets[principal.user_id] += 1
         context.set_caller(Context(principal, app.state.clock(), settings))
         loop = asyncio.get_running_loop()
-        expiry = loop.call_later(
-            max(0.0, expires - time.time()), lambda: loop.create_task(_expired(websocket))
-        )
+        expiry = loop.call_later(max(0.0, expires - time.time()), _expire, websocket)
         websocket.scope["leko_socket"] = (principal.user_id, expiry)
         return UNSET
 
@@ -153,6 +151,16 @@ class GraphQLEndpoint(GraphQL[GraphQLContext, None]):
             refusal = DomainError(ErrorCode.validation, bytes(response.body).decode())
             return graphql_error_response(request, refusal, response.status_code)
         return response
+
+
+_CLOSING: set[asyncio.Task[None]] = set()  # closes under way (a task needs a reference)
+
+
+def _expire(websocket: WebSocket) -> None:
+    """The socket's token expired: close it (4403)."""
+    task = asyncio.get_running_loop().create_task(_expired(websocket))
+    _CLOSING.add(task)
+    task.add_done_callback(_CLOSING.discard)
 
 
 async def _expired(websocket: WebSocket) -> None:
