@@ -119,7 +119,9 @@ async def receive(ws: ClientConnection, within: float = ARRIVES_WITHIN) -> dict[
     """The next message that is not a ping or a pong."""
     async with asyncio.timeout(within):
         while True:
-            message = json.loads(await ws.recv())
+            frame = await ws.recv()
+            assert isinstance(frame, str), frame  # text frames, as the protocol has them
+            message = json.loads(frame)
             if message["type"] not in ("ping", "pong"):
                 return message
 
@@ -254,3 +256,31 @@ async def test_sockets_per_user_and_subscriptions_per_socket_are_bounded(servers
         message = await receive(first, 5)
         assert message["type"] == "error"
         assert "limit" in json.dumps(message["payload"]).lower()
+
+
+async def test_a_client_that_takes_no_message_is_closed_not_queued(monkeypatch):
+    """The server's side of a slow consumer: a message the socket cannot take within
+    SEND_SECONDS closes it (1008) and ends the operation."""
+    from starlette.websockets import WebSocket
+    from strawberry.http.exceptions import WebSocketDisconnected
+
+    from leko_bookings.schema import endpoint
+
+    closed: list[tuple[int, str]] = []
+
+    class Stuck(WebSocket):
+        def __init__(self) -> None:  # no ASGI connection: only what the adapter calls
+            pass
+
+        async def send_text(self, data: str) -> None:
+            await asyncio.Event().wait()  # the client never reads
+
+        async def close(self, code: int = 1000, reason: str | None = None) -> None:
+            closed.append((code, reason or ""))
+
+    monkeypatch.setattr(endpoint, "SEND_SECONDS", 0.05)
+    stuck = Stuck()
+    adapter = endpoint.TextWebSocketAdapter(None, stuck, stuck)  # type: ignore[arg-type]
+    with pytest.raises(WebSocketDisconnected):
+        await adapter.send_json({"type": "next", "id": "1", "payload": {}})
+    assert closed == [(1008, "Slow consumer")]

@@ -27,9 +27,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
@@ -73,6 +74,24 @@ def render_request_error(request: Request, exc: Exception) -> Response:
 
 
 ALLOWED_METHODS = ("GET", "POST")
+SEND_SECONDS = 10.0  # a WebSocket message not taken by the client within this: closed (1008)
+
+
+class TextWebSocketAdapter(ASGIWebSocketAdapter):
+    """Strawberry's WebSocket adapter, writing each message as a text frame (the protocol's;
+    the HTTP answers are orjson's bytes) and closing a socket whose client does not take a
+    message within SEND_SECONDS (1008, "Slow consumer"): nothing queues without bound."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        text = orjson.dumps(message).decode()
+        try:
+            await asyncio.wait_for(self.ws.send_text(text), SEND_SECONDS)
+        except TimeoutError:
+            with contextlib.suppress(Exception):
+                await self.ws.close(code=1008, reason="Slow consumer")
+            raise WebSocketDisconnected from None
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
 
 
 class GraphQLEndpoint(GraphQL[GraphQLContext, None]):
@@ -83,6 +102,8 @@ class GraphQLEndpoint(GraphQL[GraphQLContext, None]):
     execution — the caller, the request limit, the body, a dependency, a request Strawberry
     cannot read, a method GraphQL over HTTP does not use — as a GraphQL error
     (`render_request_error`), rather than leaving it to the REST renderer."""
+
+    websocket_adapter_class = TextWebSocketAdapter
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
