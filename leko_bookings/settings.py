@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     listen_database_url: str | None = None
     subscriptions_per_socket: int = Field(default=20, ge=1, le=1000)
     sockets_per_user: int = Field(default=10, ge=1, le=1000)  # per server process
+    # Pages on other origins that may open the WebSocket (a calendar UI served elsewhere), comma
+    # separated, e.g. `https://app.example.com`; the service's own origin and non-browser clients
+    # always may. The token travels in the protocol, not in a cookie.
+    websocket_origins: str = ""
 
     # --- Calendar feeds (issue 14: resolvers/calendar_feeds.py, feeds/) -----------------------
     # Where feed URLs start (`https://bookings.example.com`); unset: the base URL of the GraphQL

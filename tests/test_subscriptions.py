@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from leko_bookings.auth import mint_token
 from leko_bookings.settings import Settings
@@ -37,6 +37,7 @@ subscription Seats($ids: [UUID!]!) {
 """
 ARRIVES_WITHIN = 1.0  # the issue's bound for a change to reach a subscriber
 LIMITS = {"LEKO_SOCKETS_PER_USER": "2", "LEKO_SUBSCRIPTIONS_PER_SOCKET": "2"}
+ALLOWED_ORIGIN = "https://calendar.example.com"
 
 
 def token(user: uuid.UUID, role: str, ttl: timedelta = timedelta(hours=1)) -> str:
@@ -53,7 +54,7 @@ def servers(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str, str]]:
     """(URL to subscribe on, URL to change through, dialect): two processes on PostgreSQL."""
-    env = {"LEKO_JWT_SECRET": SECRET, **LIMITS}
+    env = {"LEKO_JWT_SECRET": SECRET, "LEKO_WEBSOCKET_ORIGINS": ALLOWED_ORIGIN, **LIMITS}
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("subs") / "live.sqlite3"
         env["LEKO_DATABASE_URL"] = f"sqlite://{path}"  # path is absolute
@@ -284,3 +285,17 @@ async def test_a_client_that_takes_no_message_is_closed_not_queued(monkeypatch):
     with pytest.raises(WebSocketDisconnected):
         await adapter.send_json({"type": "next", "id": "1", "payload": {}})
     assert closed == [(1008, "Slow consumer")]
+
+
+async def test_pages_on_other_origins_need_to_be_allowed(servers):
+    """A browser page elsewhere (LEKO_WEBSOCKET_ORIGINS) may open the socket; others are refused
+    at the handshake (403); clients that send no Origin (not browsers) may."""
+    subscribe_on, _, _ = servers
+    ws_url = subscribe_on.replace("http://", "ws://") + "/graphql"
+    protocols: Any = ["graphql-transport-ws"]
+    async with connect(ws_url, subprotocols=protocols, origin=ALLOWED_ORIGIN):  # type: ignore[arg-type]
+        pass
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(ws_url, subprotocols=protocols, origin="https://evil.example"):  # type: ignore[arg-type]
+            pass
+    assert refused.value.response.status_code == 403

@@ -210,4 +210,5 @@ def graphql_endpoint(schema: BaseSchema, settings: Settings) -> GraphQLEndpoint:
         graphql_ide="graphiql",
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         max_subscriptions_per_connection=settings.subscriptions_per_socket,
+        allowed_origins=[o.strip() for o in settings.websocket_origins.split(",") if o.strip()],
     )
