@@ -17,7 +17,7 @@ from tortoise.backends.asyncpg.client import AsyncpgDBClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.exceptions import DBConnectionError
 
-from leko_bookings.settings import dialect_of, get_settings, sqlite_file
+from leko_bookings.settings import dialect_of, get_settings, sqlite_file, sqlite_url
 
 DIALECTS = ("postgres", "sqlite")
 APP = "models"
@@ -28,10 +28,11 @@ MIGRATION_LOCK_KEY = 0x4C454B4F
 
 
 def normalize_url(url: str) -> str:
-    """Give SQLite a busy timeout so a second process (the CLI) waits instead of failing."""
+    """Give SQLite a busy timeout so a second process (the CLI) waits instead of failing (and
+    read `sqlite:////abs/path` as `sqlite:///abs/path`)."""
     if dialect_of(url) != "sqlite":
         return url
-    parts = urlsplit(url)
+    parts = urlsplit(sqlite_url(url))
     query = dict(SQLITE_DEFAULTS) | dict(parse_qsl(parts.query))
     return urlunsplit(parts._replace(query=urlencode(query)))
 

@@ -104,6 +104,13 @@ class Settings(BaseSettings):
         return _dev_secret(self.sqlite_path)
 
 
+def sqlite_url(url: str) -> str:
+    """A sqlite:// URL as Tortoise reads it: `sqlite:////abs/path` (SQLAlchemy's spelling of an
+    absolute path) is `sqlite:///abs/path` (Tortoise's; SQLite cannot open `//abs/path`)."""
+    head, sep, rest = url.partition("sqlite:////")
+    return f"sqlite:///{rest.lstrip('/')}" if sep and not head else url
+
+
 def dialect_of(url: str) -> str:
     scheme = urlsplit(url).scheme
     if scheme in {"postgres", "postgresql", "asyncpg", "psycopg"}:
@@ -117,7 +124,7 @@ def sqlite_file(url: str) -> Path | None:
     """The file of a sqlite:// URL; None for PostgreSQL or an in-memory database."""
     if dialect_of(url) != "sqlite":
         return None
-    raw = url.removeprefix("sqlite://").split("?", 1)[0]
+    raw = sqlite_url(url).removeprefix("sqlite://").split("?", 1)[0]
     return None if raw in {"", ":memory:"} else Path(raw)
 
 

@@ -27,7 +27,7 @@ import jwt
 import pytest
 
 from leko_bookings.auth import mint_token
-from leko_bookings.db import migrations_dir
+from leko_bookings.db import migrations_dir, tortoise_config
 from leko_bookings.seed import demo_catalog
 from leko_bookings.settings import DEFAULT_SQLITE_FILE, Settings
 from tests.conftest import SECRET, create_pg_database, drop_pg_database, pg_url
@@ -297,6 +297,16 @@ def test_serve_refuses_several_workers_on_sqlite(tmp_path):
     assert "SQLite" in done.stderr
     assert "PostgreSQL" in done.stderr
     assert not path.exists(), "it must refuse before migrating or serving"
+
+
+def test_an_absolute_sqlite_path_with_four_slashes_works(tmp_path):
+    """`sqlite:////abs/path` (SQLAlchemy's spelling) is the file /abs/path, as `sqlite:///abs/path`
+    is: migrating it neither fails nor hangs."""
+    path = tmp_path / "four.sqlite3"
+    done = run_cli("migrate", env=cli_env(f"sqlite:///{path}"))
+    assert done.returncode == 0, done.stderr
+    assert path.exists()
+    assert tortoise_config(f"sqlite:///{path}") == tortoise_config(f"sqlite://{path}")
 
 
 def _aerich_versions(path: Path) -> list[str] | None:
