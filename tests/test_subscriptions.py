@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from leko_bookings.auth import mint_token
 from leko_bookings.settings import Settings
+from leko_bookings.store.changes import APPLICATION_NAME
 from tests.conftest import PG_ADMIN_DSN, SECRET, create_pg_database, drop_pg_database, pg_url
 from tests.factories import event_json, order_body
 from tests.live_server import live_server
@@ -179,8 +180,9 @@ async def test_a_change_made_while_the_listener_is_down_arrives_once(servers):
             admin = await asyncpg.connect(PG_ADMIN_DSN)
             try:
                 listeners = await admin.fetch(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'",
+                    "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2",
                     database,
+                    APPLICATION_NAME,
                 )
                 assert len(listeners) == 2  # one per process
                 for row in listeners:

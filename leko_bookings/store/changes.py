@@ -19,6 +19,7 @@ import asyncpg
 from leko_bookings.wakeups import Hub, hub
 
 CHANNEL = "leko_changes"
+APPLICATION_NAME = "leko-change-listener"  # how operators (and tests) find it in pg_stat_activity
 HEALTH_SECONDS = 5.0  # how often an idle listener checks its connection
 RECONNECT_SECONDS = (0.1, 0.5, 1.0, 2.0)  # waits between attempts (the last repeats)
 
@@ -57,7 +58,9 @@ class Listener:
 
     async def _listen(self) -> None:
         """Until the connection fails: listening, its health checked while idle."""
-        conn = self.connection = await asyncpg.connect(self.dsn, timeout=5)
+        conn = self.connection = await asyncpg.connect(
+            self.dsn, timeout=5, server_settings={"application_name": APPLICATION_NAME}
+        )
         lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         def terminated(_: object) -> None:
