@@ -3,8 +3,6 @@ the browser pages (ui.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +15,7 @@ from tortoise.contrib.fastapi import RegisterTortoise
 from leko_bookings import __version__, ui
 from leko_bookings.auth import Authenticator
 from leko_bookings.channels import Channel, channel_from_settings
-from leko_bookings.db import asyncpg_dsn, tortoise_config
+from leko_bookings.db import tortoise_config
 from leko_bookings.feeds.router import router as calendar_feeds_router
 from leko_bookings.http import BodyLimitMiddleware, Clock, RequestIdMiddleware, system_clock
 from leko_bookings.rest_compat.bookings import router as bookings_router
@@ -26,26 +24,9 @@ from leko_bookings.rest_compat.openapi import served_document
 from leko_bookings.schema import schema, sdl
 from leko_bookings.schema.endpoint import graphql_endpoint
 from leko_bookings.settings import Settings, get_settings
-from leko_bookings.store.changes import Listener
+from leko_bookings.store.changes import listening
 
 GRAPHQL_PATH = "/graphql"
-
-
-@asynccontextmanager
-async def listening(settings: Settings) -> AsyncIterator[None]:
-    """On PostgreSQL, this process's change listener for live subscriptions (store/changes.py)
-    for as long as it serves."""
-    if settings.dialect != "postgres":
-        yield
-        return
-    listener = Listener(asyncpg_dsn(settings.listen_database_url or settings.database_url))
-    task = asyncio.create_task(listener.run(), name="leko-change-listener")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def create_app(

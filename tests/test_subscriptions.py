@@ -37,7 +37,14 @@ subscription Seats($ids: [UUID!]!) {
 }
 """
 ARRIVES_WITHIN = 1.0  # the issue's bound for a change to reach a subscriber
-LIMITS = {"LEKO_SOCKETS_PER_USER": "2", "LEKO_SUBSCRIPTIONS_PER_SOCKET": "2"}
+# The request limit too: each operation over a socket takes a token (3 at once, then 1 a minute);
+# no test below starts more than 3 operations as one user but the one about that limit.
+LIMITS = {
+    "LEKO_SOCKETS_PER_USER": "2",
+    "LEKO_SUBSCRIPTIONS_PER_SOCKET": "2",
+    "LEKO_RATE_LIMIT_PER_MINUTE": "1",
+    "LEKO_RATE_LIMIT_BURST": "3",
+}
 ALLOWED_ORIGIN = "https://calendar.example.com"
 
 
@@ -215,6 +222,7 @@ async def test_more_than_100_events_is_an_error(servers):
         message = await receive(ws, 5)
         errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
         assert "between 1 and 100" in json.dumps(errors)
+        assert errors[0]["extensions"]["code"] == "validation"
 
 
 # -- the caller ----------------------------------------------------------------------------------
@@ -301,3 +309,24 @@ async def test_pages_on_other_origins_need_to_be_allowed(servers):
         async with connect(ws_url, subprotocols=protocols, origin="https://evil.example"):  # type: ignore[arg-type]
             pass
     assert refused.value.response.status_code == 403
+
+
+async def test_each_operation_over_a_socket_is_a_request_of_its_caller(servers):
+    """Operations over a WebSocket take the caller's request limit as HTTP requests do: with
+    a burst of 3, the fourth is refused (`tooManyRequests`, `retryAfter`), subscription or
+    query alike; the socket stays open."""
+    subscribe_on, change_through, _ = servers
+    event = await publish(change_through)
+    user = uuid.uuid4()
+    async with signed_in(subscribe_on, user) as first, signed_in(subscribe_on, user) as second:
+        for ws, op in ((first, "1"), (first, "2"), (second, "1")):
+            await subscribe(ws, op, [event])
+            assert seats(await receive(ws, 5)) == (0, 5)
+        query = {"query": "{ __typename }"}
+        await second.send(json.dumps({"id": "2", "type": "subscribe", "payload": query}))
+        message = await receive(second, 5)
+        assert message["type"] == "error", message
+        assert message["payload"][0]["extensions"]["code"] == "tooManyRequests"
+        assert message["payload"][0]["extensions"]["retryAfter"] >= 1
+        await book(change_through, event)  # the open subscriptions still answer
+        assert seats(await receive(first)) == (1, 4)

@@ -86,6 +86,10 @@ class GraphQLContext:
         """The caller's own seat-holding booking in an event."""
         return DataLoader(load_fn=partial(_viewer_bookings, self.ctx))
 
+    @property
+    def has_caller(self) -> bool:
+        return self._ctx is not None
+
     def set_caller(self, ctx: Context) -> None:
         """The caller of a WebSocket, known once it sent its token (`connection_init`)."""
         self._ctx = ctx

@@ -17,6 +17,7 @@ import contextlib
 import time
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -25,6 +26,7 @@ from cross_web import HTTPException
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse
+from graphql import GraphQLError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -33,10 +35,18 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ErrorMessage,
+    SubscribeMessage,
+)
 from strawberry.types.unset import UNSET, UnsetType
 
 from leko_bookings.errors import DomainError, ErrorCode
 from leko_bookings.http import error_headers, request_id, unexpected_failure
+from leko_bookings.resolvers import rate_limits
 from leko_bookings.resolvers.context import Context
 from leko_bookings.schema.context import GraphQLContext, new_context
 from leko_bookings.settings import Settings
@@ -94,6 +104,27 @@ class TextWebSocketAdapter(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from exc
 
 
+class LimitedTransportWSHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
+    """Strawberry's `graphql-transport-ws` handler; each operation a socket starts (a
+    subscription, or a query or mutation sent over it) is a request of its caller: it runs at
+    the instant it starts and takes a token of the caller's request limit, as over HTTP (refused:
+    an `error` message with the code `tooManyRequests` and `retryAfter`)."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        context = self.context
+        if context.has_caller and context.request is not None:  # else not acknowledged: 4401
+            now = context.request.app.state.clock()
+            context.set_caller(replace(context.ctx, now=now))
+            try:
+                await rate_limits.take_request(context.ctx)
+            except DomainError as exc:
+                error = GraphQLError(exc.message, extensions=exc.extensions).formatted
+                refused = ErrorMessage(id=message["id"], type="error", payload=[error])
+                await self.send_message(refused)
+                return
+        await super().handle_subscribe(message)
+
+
 class GraphQLEndpoint(GraphQL[GraphQLContext, None]):
     """Strawberry's ASGI GraphQL view, routed at /graphql without FastAPI's routing and
     dependency injection in between (the calendar asks once per screen: what runs before the
@@ -104,6 +135,7 @@ class GraphQLEndpoint(GraphQL[GraphQLContext, None]):
     (`render_request_error`), rather than leaving it to the REST renderer."""
 
     websocket_adapter_class = TextWebSocketAdapter
+    graphql_transport_ws_handler_class = LimitedTransportWSHandler
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

@@ -13,9 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 import asyncpg
 
+from leko_bookings.db import asyncpg_dsn
+from leko_bookings.settings import Settings
 from leko_bookings.wakeups import Hub, hub
 
 CHANNEL = "leko_changes"
@@ -83,3 +86,19 @@ class Listener:
             self.connection = None
             with contextlib.suppress(Exception):
                 await conn.close(timeout=1)
+
+
+@contextlib.asynccontextmanager
+async def listening(settings: Settings) -> AsyncIterator[None]:
+    """This process's listener for as long as it serves (PostgreSQL; SQLite has no NOTIFY)."""
+    if settings.dialect != "postgres":
+        yield
+        return
+    listener = Listener(asyncpg_dsn(settings.listen_database_url or settings.database_url))
+    task = asyncio.create_task(listener.run(), name="leko-change-listener")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
