@@ -63,8 +63,10 @@ def contract_operations() -> dict[str, tuple[str, str]]:
 
 
 # Walked over WebSocket by tests/test_subscriptions.py (the catalog's seats: any signed-in user
-# may read them); a new subscription field must be added there and here.
-SUBSCRIPTION_FIELDS = {"Subscription.eventAvailability"}
+# may read them; calendar changes: only the caller's own bookings, as athlete or coach,
+# `test_a_subscriber_never_receives_someone_elses_booking`); a new subscription field must be
+# added there and here.
+SUBSCRIPTION_FIELDS = {"Subscription.eventAvailability", "Subscription.calendarChanges"}
 
 
 def graphql_fields() -> set[str]:

@@ -95,6 +95,7 @@ class HistoryAction(StrEnum):
     NoteChanged = "NoteChanged"
     Dismissed = "Dismissed"
     CoachErased = "CoachErased"
+    Moved = "Moved"  # its event's time (or coach) changed
 
 
 class NotificationStatus(StrEnum):

@@ -16,7 +16,8 @@ subscribes to, showing the user's sessions. Every rule of a feed is here; the GE
   its row: a catalog change, a cancellation) plus the history entries of the booking, or of all
   the event's bookings, past the first. Both only grow: the history is append-only, and an
   athlete's erasure, which deletes their bookings with their history, adds to the events they
-  booked as many revisions as entries it removes, plus one (`before_erasure`).
+  booked as many revisions as entries it removes, plus one (`before_erasure`). A move's history
+  entries (`Moved`) are not counted: the event's revision counts the move once.
 - UID `<booking id>@<domain>` or `<event id>@<domain>` (`LEKO_CALENDAR_UID_DOMAIN`): stable.
 - Reads are limited per feed (`resolvers/rate_limits.py`), after the feed is found; an unknown
   or revoked token is not found (and takes no bucket).
@@ -34,7 +35,7 @@ from uuid import UUID
 from tortoise.transactions import in_transaction
 
 from leko_bookings.errors import Forbidden, NotFound, validation
-from leko_bookings.models import BookingStatus
+from leko_bookings.models import BookingStatus, HistoryAction
 from leko_bookings.resolvers import rate_limits
 from leko_bookings.resolvers.common import time_ordered_uuid
 from leko_bookings.resolvers.context import Context
@@ -49,6 +50,7 @@ from leko_bookings.store.views import NIL, CalendarEntryView
 FEED_PATH = "/calendar/{token}.ics"
 """Where a feed is served (the GET route's path), after the public base URL."""
 PAST, AHEAD = timedelta(days=30), timedelta(days=365)
+UNCOUNTED = (HistoryAction.Moved,)  # the event's revision counts a move
 CALENDAR_NAME = "LE-KO bookings"
 REFRESH = timedelta(hours=1)  # how often calendar apps are asked to fetch again
 
@@ -132,7 +134,7 @@ async def read_feed(token: str, now: datetime, settings: Settings) -> Feed:
     if feed is None:
         raise NotFound("No such calendar feed: the URL is wrong or was revoked.")
     await rate_limits.take_feed_read(feed.id, now, settings)
-    found = await feed_rows.calendar_entries(feed.user_id, now - PAST, now + AHEAD)
+    found = await feed_rows.calendar_entries(feed.user_id, now - PAST, now + AHEAD, UNCOUNTED)
     entries = [_entry(view, settings.calendar_uid_domain) for view in found]
     ordered = tuple(sorted(entries, key=lambda e: (e.start_at, e.uid)))
     return Feed(CALENDAR_NAME, REFRESH, ordered)

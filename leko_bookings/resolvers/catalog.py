@@ -24,6 +24,7 @@ from leko_bookings.models import (
     Currency,
     Eligibility,
     EventStatus,
+    HistoryAction,
     Level,
     SlotPaymentMethod,
     SlotType,
@@ -32,7 +33,7 @@ from leko_bookings.resolvers.access import require_roles
 from leko_bookings.resolvers.cancellation import cancel_seats
 from leko_bookings.resolvers.common import utc
 from leko_bookings.resolvers.context import Context
-from leko_bookings.resolvers.history import actor_of
+from leko_bookings.resolvers.history import actor_of, entry, record
 from leko_bookings.store import bookings as booking_rows
 from leko_bookings.store import events as event_rows
 from leko_bookings.store.views import EventView
@@ -171,8 +172,15 @@ async def upsert_events(ctx: Context, events: list[EventData]) -> list[EventView
             moved = any(getattr(event, k) != cols[k] for k in ("start_at", "end_at", "coach_id"))
             await event_rows.replace(event_id, cols)
             if moved:
-                await booking_rows.follow_event(
+                followed = await booking_rows.follow_event(
                     event_id, cols["start_at"], cols["end_at"], cols["coach_id"], ctx.now
+                )
+                detail = f"{event.start_at.isoformat()} -> {cols['start_at'].isoformat()}"
+                await record(
+                    [
+                        entry(b, ctx, actor_of(ctx), HistoryAction.Moved, detail=detail)
+                        for b in followed
+                    ]
                 )
             if cols["status"] is EventStatus.Canceled and event.status is not EventStatus.Canceled:
                 event.update_from_dict(cols)

@@ -86,6 +86,13 @@ class GraphQLContext:
         """The caller's own seat-holding booking in an event."""
         return DataLoader(load_fn=partial(_viewer_bookings, self.ctx))
 
+    def forget_loaded(self) -> None:
+        """Drop what the loaders read (a subscription's next message reads again)."""
+        for loader in (self.history, self.orders, self.bookings):
+            loader.clear_all()
+        for cached in ("seats_taken", "viewer_booking"):
+            self.__dict__.pop(cached, None)
+
     @property
     def has_caller(self) -> bool:
         return self._ctx is not None

@@ -393,11 +393,15 @@ async def set_canceled(
 
 async def follow_event(
     event_id: UUID, start: datetime, end: datetime, coach_id: UUID, now: datetime
-) -> None:
-    """A moved event moves its bookings (they show the event's current times and coach)."""
-    await Booking.filter(event_id=event_id).update(
-        start_at=start, end_at=end, coach_id=coach_id, updated_at=now
-    )
+) -> list[Booking]:
+    """Inside a transaction holding the event row: a moved event moves its bookings (they show
+    the event's current times and coach), locked in id order first; returns them as they were."""
+    bookings = list(await Booking.filter(event_id=event_id).order_by("id").select_for_update())
+    if bookings:
+        await Booking.filter(id__in=[b.id for b in bookings]).update(
+            start_at=start, end_at=end, coach_id=coach_id, updated_at=now
+        )
+    return bookings
 
 
 async def create(bookings: Sequence[Booking]) -> None:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from leko_bookings.models import BookingStatus, CalendarFeed, SlotType
+from leko_bookings.models import BookingStatus, CalendarFeed, HistoryAction, SlotType
 from leko_bookings.store.sql import Params, as_instant, as_uuid, enum_of
 from leko_bookings.store.views import CalendarEntryView, CalendarFeedView
 
@@ -42,13 +42,14 @@ async def delete_of(user_id: UUID) -> list[UUID]:
     return [as_uuid(i) for i in ids]
 
 
-# One row per booking, with its event and its history's size and latest entry. `{times}`: the
-# booking's (its athlete's entry) or the event's (its coach's); `{where}`: whose, and when.
+# One row per booking, with its event and its history's size (but `{skip}`) and latest entry.
+# `{times}`: the booking's (its athlete's entry) or the event's (its coach's); `{where}`: whose,
+# and when.
 _ROWS = (
     'SELECT b."id", b."event_id", {times}, b."status", e."slot_type", e."revision", '
     'b."updated_at", e."updated_at", COUNT(h."id"), MAX(h."at") '
     'FROM "booking" b JOIN "event" e ON e."id" = b."event_id" '
-    'LEFT JOIN "booking_history" h ON h."booking_id" = b."id" '
+    'LEFT JOIN "booking_history" h ON h."booking_id" = b."id" AND h."action" {skip} '
     'WHERE {where} GROUP BY b."id", e."id" ORDER BY {times}, b."id"'
 )
 
@@ -87,21 +88,23 @@ def _coached(bookings: list[CalendarEntryView]) -> CalendarEntryView:
 
 
 async def calendar_entries(
-    user_id: UUID, start: datetime, end: datetime
+    user_id: UUID, start: datetime, end: datetime, uncounted: Sequence[HistoryAction]
 ) -> list[CalendarEntryView]:
     """What the user's feed shows overlapping [start, end): their bookings as the athlete but
     the dismissed ones (as in their calendar list), then each of the events they coach that has
-    bookings (of any status), each by start then id. Two statements."""
+    bookings (of any status), each by start then id, with their history entries counted but
+    those of the `uncounted` actions. Two statements."""
     p = Params()
     user, since, until = p(user_id), p(start), p(end)
+    skip = p.none_of([a.value for a in uncounted], "text")
     own = (
         f'b."user_id" = {user} AND b."dismissed_at" IS NULL '
         f'AND b."end_at" > {since} AND b."start_at" < {until}'
     )
-    rows = await p.rows(_ROWS.format(times='b."start_at", b."end_at"', where=own))
+    rows = await p.rows(_ROWS.format(times='b."start_at", b."end_at"', where=own, skip=skip))
     entries = [_entry(row) for row in rows]
     coached = f'e."coach_id" = {user} AND e."end_at" > {since} AND e."start_at" < {until}'
-    rows = await p.rows(_ROWS.format(times='e."start_at", e."end_at"', where=coached))
+    rows = await p.rows(_ROWS.format(times='e."start_at", e."end_at"', where=coached, skip=skip))
     by_event: dict[UUID, list[CalendarEntryView]] = {}
     for row in rows:
         booking = _entry(row)

@@ -1,4 +1,5 @@
-"""The process's PostgreSQL listener for live subscriptions.
+"""Live subscriptions' database side: the process's PostgreSQL listener, and the booking history
+read in the order `calendarChanges` delivers it (`changes_after`).
 
 Every write of the booking history or of the event table sends `NOTIFY leko_changes` from the
 writing transaction (a trigger: migrations/postgres, `change_notify`), delivered at its commit to
@@ -14,11 +15,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
 
 import asyncpg
 
 from leko_bookings.db import asyncpg_dsn
+from leko_bookings.models import BookingStatus, HistoryAction
 from leko_bookings.settings import Settings
+from leko_bookings.store.sql import Params, as_instant, as_uuid, enum_of
 from leko_bookings.wakeups import Hub, hub
 
 CHANNEL = "leko_changes"
@@ -102,3 +109,88 @@ async def listening(settings: Settings) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+_ACTION = enum_of(HistoryAction)
+_STATUS = enum_of(BookingStatus)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeEntry:
+    """A row of the booking history, as a subscriber receives it."""
+
+    seq: int
+    booking_id: UUID
+    at: datetime
+    action: HistoryAction
+    from_status: BookingStatus | None
+    to_status: BookingStatus | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeMark:
+    """Where a subscriber is in the booking history. PostgreSQL: `watermark`, the oldest
+    transaction id still running when it last read (every row of an older transaction was
+    read), and the rows of newer ones already read, by seq (forgotten once the watermark
+    passes their transaction). SQLite (one writer: rows are numbered in commit order): the last
+    seq read. None: not read yet (the first read only marks where the subscriber starts)."""
+
+    watermark: int | None = None
+    seen: frozenset[tuple[int, int]] = frozenset()  # (seq, transaction id)
+
+
+START = ChangeMark()
+
+
+def _entry(seq: Any, booking_id: Any, at: Any, action: Any, old: Any, new: Any) -> ChangeEntry:
+    return ChangeEntry(
+        int(str(seq)),
+        as_uuid(booking_id),
+        as_instant(at),
+        _ACTION[action],
+        None if old is None else _STATUS[old],
+        None if new is None else _STATUS[new],
+    )
+
+
+_COLUMNS = 'h."seq", h."booking_id", h."at", h."action", h."from_status", h."to_status"'
+
+
+async def changes_after(
+    mark: ChangeMark, party: UUID, since: datetime
+) -> tuple[list[ChangeEntry], ChangeMark]:
+    """The history rows of bookings where `party` is the athlete or the coach committed after
+    `mark`, in seq order (each booking's in commit order), and the mark after them; at the
+    first read (`START`), those written at or after `since` (when the subscriber asked). One
+    statement."""
+    p = Params()
+    who = p(party)
+    mine = f'(b."user_id" = {who} OR b."coach_id" = {who})'
+    first = mark.watermark is None
+    joined = '"booking_history" h JOIN "booking" b ON b."id" = h."booking_id"'
+    if not p.postgres:
+        new = f'h."at" >= {p(since)}' if first else f'h."seq" > {p(mark.watermark)}'
+        rows = await p.rows(
+            'SELECT w."x", c.* FROM (SELECT COALESCE(MAX("seq"), 0) "x" FROM "booking_history") w '
+            f"LEFT JOIN (SELECT {_COLUMNS} FROM {joined} WHERE {new} AND {mine}) c ON 1 "
+            'ORDER BY c."seq"'
+        )
+        # One writer at a time: every row up to the newest is committed and final.
+        return [_entry(*row[1:]) for row in rows if row[1] is not None], ChangeMark(rows[0][0])
+    if first:
+        new = f'(h."tx" >= w."x" OR h."at" >= {p(since)})'
+    else:
+        new = f'h."tx" >= {p(str(mark.watermark))}::text::xid8'
+    rows = await p.rows(
+        'SELECT w."x"::text, c.* FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) "x") w '
+        f'LEFT JOIN LATERAL (SELECT h."tx"::text "tx", {_COLUMNS} FROM {joined} '
+        f'WHERE {new} AND {mine}) c ON TRUE ORDER BY c."seq"'
+    )
+    watermark = int(rows[0][0])
+    entries = [(int(row[1]), _entry(*row[2:])) for row in rows if row[1] is not None]
+    if first:
+        found = [e for _, e in entries if e.at >= since]
+    else:
+        found = [e for tx, e in entries if (e.seq, tx) not in mark.seen]
+    seen = frozenset((e.seq, tx) for tx, e in entries if tx >= watermark)
+    return found, ChangeMark(watermark, seen)

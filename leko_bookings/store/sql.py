@@ -109,6 +109,12 @@ class Params:
             return f"= ANY({self(values)}::{pg_type}[])"
         return f"IN ({', '.join(self(v) for v in values)})"
 
+    def none_of(self, values: list[Any], pg_type: str) -> str:
+        """`<> ALL($n::type[])` or SQLite's `NOT IN (?n, ...)` (`any_of`'s opposite)."""
+        if self.postgres:
+            return f"<> ALL({self(values)}::{pg_type}[])"
+        return f"NOT IN ({', '.join(self(v) for v in values)})"
+
     async def fetch(self, sql: str) -> list[Row]:
         return list(await self.conn.execute_query_dict(sql, self.values))
 
