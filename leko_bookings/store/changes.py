@@ -177,14 +177,19 @@ async def changes_after(
         )
         # One writer at a time: every row up to the newest is committed and final.
         return [_entry(*row[1:]) for row in rows if row[1] is not None], ChangeMark(rows[0][0])
+    # The first read: the rows of transactions since the watermark (to know them as seen) and
+    # the subscriber's rows written since it asked (to send); each branch on its own index.
     if first:
-        new = f'(h."tx" >= w."x" OR h."at" >= {p(since)})'
+        branches = ['h."tx" >= w."x"', f'h."at" >= {p(since)}']
     else:
-        new = f'h."tx" >= {p(str(mark.watermark))}::text::xid8'
+        branches = [f'h."tx" >= {p(str(mark.watermark))}::text::xid8']
+    read = " UNION ".join(
+        f'SELECT h."tx"::text "tx", {_COLUMNS} FROM {joined} WHERE {new} AND {mine}'
+        for new in branches
+    )
     rows = await p.rows(
         'SELECT w."x"::text, c.* FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) "x") w '
-        f'LEFT JOIN LATERAL (SELECT h."tx"::text "tx", {_COLUMNS} FROM {joined} '
-        f'WHERE {new} AND {mine}) c ON TRUE ORDER BY c."seq"'
+        f'LEFT JOIN LATERAL ({read}) c ON TRUE ORDER BY c."seq"'
     )
     watermark = int(rows[0][0])
     entries = [(int(row[1]), _entry(*row[2:])) for row in rows if row[1] is not None]
