@@ -81,11 +81,12 @@ async def drop_pg_database(name: str) -> None:
         await conn.close()
 
 
-def migrate_with_cli(url: str) -> None:
-    """Apply the migrations as an operator would, in a fresh process (`leko-bookings migrate`)."""
+def run_cli(url: str, *args: str) -> None:
+    """`leko-bookings <args>` on the database `url`, as an operator would, in a fresh process;
+    it must succeed."""
     env = {**os.environ, "LEKO_DATABASE_URL": url, "LEKO_JWT_SECRET": SECRET}
     done = subprocess.run(
-        [sys.executable, "-m", "leko_bookings.cli", "migrate"],
+        [sys.executable, "-m", "leko_bookings.cli", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -93,6 +94,11 @@ def migrate_with_cli(url: str) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+def migrate_with_cli(url: str) -> None:
+    """Apply the migrations as an operator would (`leko-bookings migrate`)."""
+    run_cli(url, "migrate")
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])

@@ -7,9 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -26,7 +23,14 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from leko_bookings.auth import mint_token
 from leko_bookings.settings import Settings
 from leko_bookings.store.changes import APPLICATION_NAME
-from tests.conftest import PG_ADMIN_DSN, SECRET, create_pg_database, drop_pg_database, pg_url
+from tests.conftest import (
+    PG_ADMIN_DSN,
+    SECRET,
+    create_pg_database,
+    drop_pg_database,
+    pg_url,
+    run_cli,
+)
 from tests.factories import event_json, order_body
 from tests.live_server import live_server
 
@@ -430,16 +434,7 @@ def import_events(database_url: str, events: list[dict[str, Any]], folder: Path)
     """`leko-bookings events import` in its own process."""
     path = folder / f"events-{uuid.uuid4().hex[:6]}.json"
     path.write_text(json.dumps(events))
-    env = {**os.environ, "LEKO_DATABASE_URL": database_url, "LEKO_JWT_SECRET": SECRET}
-    done = subprocess.run(
-        [sys.executable, "-m", "leko_bookings.cli", "events", "import", str(path)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    run_cli(database_url, "events", "import", str(path))
 
 
 async def test_an_event_moved_by_events_import_is_a_moved_change(servers, tmp_path):
