@@ -112,10 +112,17 @@ def cmd_seed(args: argparse.Namespace) -> int:
     count = import_events(catalog.events)
     settings = get_settings()
     print(f"seeded {count} events by {len(catalog.coaches)} coaches over the next two weeks\n")
-    print(f"athlete {catalog.athlete}:\n  {mint_token(settings, catalog.athlete, ['athlete'])}")
+    athlete = mint_token(settings, catalog.athlete, ["athlete"])
     coach = catalog.coaches[0]
-    print(f"coach   {coach}:\n  {mint_token(settings, coach, ['coach'])}")
+    coach_token = mint_token(settings, coach, ["coach"])
+    print(f"athlete {catalog.athlete}:\n  {athlete}")
+    print(f"coach   {coach}:\n  {coach_token}")
     print(f"admin:\n  {mint_token(settings, uuid4(), ['admin'])}")
+    # Where ./scripts/demo serves (its HOST and PORT, default 127.0.0.1:8000).
+    page = f"http://{os.environ.get('HOST') or '127.0.0.1'}:{os.environ.get('PORT') or 8000}"
+    print("\nThe calendar page, signed in (each link fills its token):")
+    print(f"athlete: {page}/calendar#token={athlete}")
+    print(f"coach:   {page}/calendar#token={coach_token}")
     return 0
 
 

@@ -1,7 +1,8 @@
 """The service's browser pages: the landing page at `/`, GraphiQL at /graphql, Swagger UI at
-{base}/docs. Every script, style sheet and icon they load is served from /static (the front-end
-packages vendored by scripts/vendor-assets), so the pages work without internet. None needs a
-token: the pages hold no data, the calls made from them do."""
+{base}/docs and the reference calendar page at /calendar. Every script, style sheet and icon they
+load is served from /static (the front-end packages vendored by scripts/vendor-assets, and the
+calendar page's own static/calendar/), so the pages work without internet. None needs a token:
+the pages hold no data, the calls made from them do."""
 
 from __future__ import annotations
 
@@ -115,6 +116,94 @@ def swagger_ui_page(openapi_url: str) -> HTMLResponse:
     )
 
 
+CALENDAR_BODY = """<header id="top">
+<h1>LE-KO Bookings: calendar</h1>
+<p id="who" data-testid="who"></p>
+<p id="live" data-testid="live" data-state="offline" role="status">Live updates: off</p>
+<button type="button" id="sign-out" data-testid="sign-out" hidden>Sign out</button>
+</header>
+<form id="sign-in" data-testid="sign-in">
+<h2>Sign in</h2>
+<p>Paste a bearer token (a JWT). The demo prints links that fill it in
+(<code>leko-bookings seed</code>); get one for any user with
+<code>{token_command}</code>.</p>
+<label for="token">Token</label>
+<textarea id="token" name="token" rows="3" required autocomplete="off"
+ spellcheck="false"></textarea>
+<button type="submit" id="sign-in-button" data-testid="sign-in-button">Sign in</button>
+<p id="sign-in-error" class="error" role="alert"></p>
+</form>
+<main id="calendar-app" data-endpoint="{endpoint}" hidden>
+<p id="message" data-testid="message" role="status"></p>
+<nav id="range-nav">
+<button type="button" id="previous" data-testid="previous">&larr; Previous</button>
+<button type="button" id="today" data-testid="today">Today</button>
+<button type="button" id="next" data-testid="next">Next &rarr;</button>
+<h2 id="range-title" data-testid="range-title"></h2>
+<span class="views">
+<button type="button" id="week-view" data-testid="week-view" aria-pressed="true">Week</button>
+<button type="button" id="month-view" data-testid="month-view" aria-pressed="false">Month</button>
+</span>
+</nav>
+<section id="calendar" data-testid="calendar" aria-label="Bookings"></section>
+<section id="events-section" aria-labelledby="events-title">
+<h2 id="events-title">This week's events</h2>
+<p class="hint">Seats left update live. Tick several events to book them in one order.</p>
+<table id="events" data-testid="events">
+<thead><tr><th></th><th>When</th><th>Coach</th><th>Sport</th><th>Slot</th><th>Price</th>
+<th>Seats left</th><th></th></tr></thead>
+<tbody></tbody>
+</table>
+<button type="button" id="book-selected" data-testid="book-selected" disabled>
+Book the ticked events</button>
+</section>
+<aside id="side">
+<section id="notifications-section" aria-labelledby="notifications-title">
+<h2 id="notifications-title">Unread notifications
+<span id="unread-count" data-testid="unread-count">0</span></h2>
+<ul id="notifications" data-testid="notifications"></ul>
+<button type="button" id="mark-read" data-testid="mark-read" disabled>Mark all read</button>
+</section>
+<section id="feed-section" aria-labelledby="feed-title">
+<h2 id="feed-title">Calendar feed</h2>
+<p class="hint">An iCalendar URL for a calendar app. It is shown once: creating another
+replaces it.</p>
+<button type="button" id="create-feed" data-testid="create-feed">Create a feed URL</button>
+<input id="feed-url" data-testid="feed-url" readonly hidden aria-label="Feed URL">
+</section>
+</aside>
+</main>
+<dialog id="cancel-dialog" data-testid="cancel-dialog">
+<form method="dialog">
+<h2>Cancel this booking</h2>
+<p id="cancel-what"></p>
+<label for="cancel-reason">Reason</label>
+<select id="cancel-reason" data-testid="cancel-reason">
+<option value="NotFeelingWell">Not feeling well</option>
+<option value="NoTime">No time</option>
+<option value="Other">Other</option>
+</select>
+<label for="cancel-text">Details (optional)</label>
+<input id="cancel-text" data-testid="cancel-text" maxlength="500">
+<button value="keep">Keep it</button>
+<button value="confirm" data-testid="cancel-confirm">Cancel the booking</button>
+</form>
+</dialog>
+"""
+
+
+def calendar_page(endpoint: str) -> HTMLResponse:
+    """The reference calendar page (issue 14): a plain page on the public GraphQL API at
+    `endpoint`, live over its subscriptions; its script and style are static/calendar/."""
+    head = stylesheet("calendar/calendar.css")
+    body = (
+        CALENDAR_BODY.format(endpoint=escape(endpoint), token_command=escape(TOKEN_COMMAND))
+        + script("vendor/graphql-ws/graphql-ws.min.js")
+        + script("calendar/calendar.js")
+    )
+    return html_page(f"{TITLE}: calendar", body, head)
+
+
 def landing(request: Request, links: dict[str, tuple[str, str]]) -> Response:
     """`links` (name: (URL, what it is)) as a page for browsers, as JSON for other clients."""
     if "text/html" not in request.headers.get("accept", ""):
@@ -133,8 +222,9 @@ def landing(request: Request, links: dict[str, tuple[str, str]]) -> Response:
 
 
 def install(app: FastAPI, *, base: str, graphql: str, sdl: str) -> None:
-    """/static, the landing page, Swagger UI at {base}/docs and the SDL at {graphql}/schema.graphql
-    (GraphiQL itself is the GraphQL endpoint's page: schema/endpoint.py)."""
+    """/static, the landing page, Swagger UI at {base}/docs, the calendar page at /calendar and
+    the SDL at {graphql}/schema.graphql (GraphiQL itself is the GraphQL endpoint's page:
+    schema/endpoint.py)."""
     openapi_url = f"{base}/openapi.json"
     sdl_url = f"{graphql}/schema.graphql"
     links = {
@@ -142,6 +232,7 @@ def install(app: FastAPI, *, base: str, graphql: str, sdl: str) -> None:
         "swaggerUi": (f"{base}/docs", "Swagger UI: the REST API in the browser"),
         "openapi": (openapi_url, "The OpenAPI document of the REST API"),
         "sdl": (sdl_url, "The GraphQL schema (SDL)"),
+        "calendar": ("/calendar", "The calendar page: bookings and events, live (GraphQL)"),
     }
     app.mount(STATIC_PATH, StaticAssets(directory=STATIC_DIR), name="static")
 
@@ -152,6 +243,10 @@ def install(app: FastAPI, *, base: str, graphql: str, sdl: str) -> None:
     @app.get(f"{base}/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
         return swagger_ui_page(openapi_url)
+
+    @app.get("/calendar", include_in_schema=False)
+    async def calendar() -> HTMLResponse:
+        return calendar_page(graphql)
 
     @app.get(sdl_url, include_in_schema=False)
     async def schema_sdl() -> PlainTextResponse:

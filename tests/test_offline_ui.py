@@ -1,6 +1,7 @@
-"""The browser pages work offline (issue 12, item 8): the landing page, GraphiQL and Swagger UI
-reference nothing outside the service, every file they load is served here, and the vendored
-files are exactly the pinned packages' (scripts/vendor-assets, static/vendor/VERSIONS).
+"""The browser pages work offline (issue 12, item 8): the landing page, GraphiQL, Swagger UI and
+the calendar page (issue 14) reference nothing outside the service, every file they load is served
+here, and the vendored files are exactly the pinned packages' (scripts/vendor-assets,
+static/vendor/VERSIONS).
 
 No database: the pages and the static files need none (the app is built without Tortoise)."""
 
@@ -24,7 +25,7 @@ from leko_bookings.ui import DEFAULT_QUERY, STATIC_DIR
 from tests.conftest import SECRET
 
 ORIGIN = "http://testserver"
-PAGES = ["/", "/graphql", "/v1/docs"]
+PAGES = ["/", "/graphql", "/v1/docs", "/calendar"]
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}  # what a browser sends
 VENDOR = STATIC_DIR / "vendor"
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "vendor-assets"
@@ -221,6 +222,7 @@ LINKS = {
     "swaggerUi": "/v1/docs",
     "openapi": "/v1/openapi.json",
     "sdl": "/graphql/schema.graphql",
+    "calendar": "/calendar",
 }
 
 
