@@ -22,7 +22,13 @@ from tortoise import Tortoise
 
 from leko_bookings.auth import Principal, Role, mint_token
 from leko_bookings.channels import channel_from_settings
-from leko_bookings.db import DIALECTS, make_migration, migrate, tortoise_config
+from leko_bookings.db import (
+    DIALECTS,
+    MigrationLockTimeout,
+    make_migration,
+    migrate,
+    tortoise_config,
+)
 from leko_bookings.errors import DomainError
 from leko_bookings.resolvers.catalog import parse_events, upsert_events
 from leko_bookings.resolvers.context import Context
@@ -39,7 +45,10 @@ def _fail(message: str) -> int:
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
-    applied = asyncio.run(migrate())
+    try:
+        applied = asyncio.run(migrate())
+    except MigrationLockTimeout as exc:
+        return _fail(str(exc))
     print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
     return 0
 
@@ -53,8 +62,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "SQLite has one writer: serve it with --workers 1, or point LEKO_DATABASE_URL at "
             "PostgreSQL to run several workers."
         )
-    if not args.no_migrate:
-        cmd_migrate(args)
+    if not args.no_migrate and (status := cmd_migrate(args)) != 0:
+        return status
     settings.signing_secret()  # warn about a development secret before the first request
     serving.run(
         "leko_bookings.app:create_app",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,33 @@ DIALECTS = ("postgres", "sqlite")
 APP = "models"
 MODELS = ["leko_bookings.models", "aerich.models"]
 SQLITE_DEFAULTS = {"busy_timeout": "5000"}
-# Arbitrary constant: the key of the session-level advisory lock taken while migrating.
+# Arbitrary constant: the key of the transaction-level advisory lock held while migrating.
 MIGRATION_LOCK_KEY = 0x4C454B4F
+# Options of Tortoise's client in a PostgreSQL URL (`?maxsize=20`): not for one asyncpg connection.
+TORTOISE_OPTIONS = frozenset(
+    {
+        "minsize",
+        "maxsize",
+        "max_queries",
+        "max_inactive_connection_lifetime",
+        "schema",
+        "fetch_inserted",
+        "connection_name",
+    }
+)
+# asyncpg's connect options a PostgreSQL URL may carry (`?statement_cache_size=0` behind a
+# transaction pooler), with their types. Tortoise passes them to asyncpg as options; asyncpg's
+# own DSN parser would send them to the server as settings, which PostgreSQL rejects
+# ("unrecognized configuration parameter") and PgBouncer too ("unsupported startup parameter").
+CONNECT_OPTIONS: dict[str, Callable[[str], Any]] = {
+    "statement_cache_size": int,
+    "max_cached_statement_lifetime": float,
+    "max_cacheable_statement_size": int,
+    "command_timeout": float,
+    "timeout": float,
+}
+# Past the lock timeout, how much longer the client waits for the server to say so.
+LOCK_TIMEOUT_GRACE_SECONDS = 2.0
 
 
 def normalize_url(url: str) -> str:
@@ -77,34 +102,125 @@ def aerich_command(url: str) -> Command:
     return Command(tortoise_config(url), app=APP, location=str(migrations_dir(dialect_of(url))))
 
 
-def asyncpg_dsn(url: str) -> str:
+def _split_url(url: str) -> tuple[str, dict[str, Any]]:
+    """A PostgreSQL URL as an asyncpg DSN (the server, the database, libpq's parameters such as
+    `sslmode`, server settings) and the asyncpg connect options it carries."""
     parts = urlsplit(url)
-    tortoise_only = {"minsize", "maxsize", "max_queries", "max_inactive_connection_lifetime"}
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in tortoise_only]
-    return urlunsplit(parts._replace(scheme="postgresql", query=urlencode(query)))
+    dsn_query: list[tuple[str, str]] = []
+    options: dict[str, Any] = {}
+    for key, value in parse_qsl(parts.query):
+        if key in CONNECT_OPTIONS:
+            options[key] = CONNECT_OPTIONS[key](value)
+        elif key not in TORTOISE_OPTIONS:
+            dsn_query.append((key, value))
+    dsn = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(dsn_query)))
+    return dsn, options
+
+
+def asyncpg_dsn(url: str) -> str:
+    """`url` for `asyncpg.connect(dsn)`: without Tortoise's options and asyncpg's connect options
+    (`asyncpg_connect_kwargs` keeps those), which asyncpg would send to the server as settings."""
+    return _split_url(url)[0]
+
+
+def asyncpg_connect_kwargs(url: str) -> dict[str, Any]:
+    """`asyncpg.connect(**asyncpg_connect_kwargs(url))`: the DSN, and the URL's connect options
+    (`statement_cache_size`, `command_timeout`, ...) as options, typed as asyncpg wants them."""
+    dsn, options = _split_url(url)
+    return {"dsn": dsn, **options}
+
+
+def without_statement_cache(url: str) -> str:
+    """`url` with asyncpg's prepared statement cache off unless it says otherwise (PostgreSQL):
+    every statement then runs as an unnamed one, which a transaction pooler (PgBouncer
+    `pool_mode = transaction`) supports; named ones outlive the transaction on its server
+    connection and meet other clients there."""
+    if dialect_of(url) != "postgres":
+        return url
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query)
+    if any(key == "statement_cache_size" for key, _ in query):
+        return url
+    return urlunsplit(parts._replace(query=urlencode([*query, ("statement_cache_size", "0")])))
+
+
+class MigrationLockTimeout(RuntimeError):
+    """`migrate` did not get the migration lock within LEKO_MIGRATION_LOCK_TIMEOUT_SECONDS."""
+
+
+def _lock_timeout_error(timeout: float) -> MigrationLockTimeout:
+    return MigrationLockTimeout(
+        f"gave up waiting for the migration lock after {timeout:g} s "
+        "(LEKO_MIGRATION_LOCK_TIMEOUT_SECONDS): another process is migrating this database, "
+        "or the database (or its pooler) did not answer in time; nothing was migrated"
+    )
 
 
 @asynccontextmanager
-async def _migration_lock(url: str) -> AsyncIterator[None]:
-    """Serialise migrations of several processes/hosts starting at once (PostgreSQL)."""
+async def _migration_lock(url: str, lock_timeout: float) -> AsyncIterator[None]:
+    """Serialise the migrations of processes and hosts starting at once (PostgreSQL).
+
+    A transaction-level advisory lock, taken on a connection of its own whose transaction stays
+    open while the migrations run (aerich runs each in a transaction of its own, on its pool):
+    it goes with that transaction, or with the connection when its client leaves — behind a
+    transaction pooler (PgBouncer) too, which drops a server connection left inside a transaction,
+    where a session-level lock would stay held by the pooled server connection. Only simple-query
+    statements run on it (no prepared statement), so any pooler mode works. Gives up after
+    `lock_timeout` seconds: PostgreSQL stops waiting for the lock (its `lock_timeout`, set for
+    this transaction), and the client bounds what comes before (connecting, a pooler queueing the
+    statement) by the same deadline, plus a grace for the server's answer."""
     if dialect_of(url) != "postgres":
         yield
         return
-    conn = await asyncpg.connect(asyncpg_dsn(url))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + lock_timeout
+    conn: asyncpg.Connection | None = None
     try:
-        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+        async with asyncio.timeout_at(deadline + LOCK_TIMEOUT_GRACE_SECONDS):
+            conn = await asyncpg.connect(**asyncpg_connect_kwargs(url))
+            remaining_ms = max(1, int((deadline - loop.time()) * 1000))
+            await conn.execute(
+                "BEGIN;"
+                f" SET LOCAL lock_timeout = {remaining_ms};"
+                # An operator's idle-in-transaction limit would end it while aerich migrates.
+                " SET LOCAL idle_in_transaction_session_timeout = 0;"
+                f" SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+            )
+    except (TimeoutError, asyncpg.LockNotAvailableError) as exc:
+        if conn is not None:
+            conn.terminate()
+        raise _lock_timeout_error(lock_timeout) from exc
+    except BaseException:
+        if conn is not None:
+            conn.terminate()
+        raise
+    assert conn is not None
+    try:
         yield
     finally:
-        await conn.close()  # closing the session releases the lock
+        try:
+            await conn.execute("ROLLBACK")  # nothing was written on it: ending it frees the lock
+            await conn.close()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            conn.terminate()  # lost: the server (or the pooler) ends its transaction, and the lock
 
 
-async def migrate(url: str | None = None) -> list[str]:
-    """Apply the pending migrations of the URL's dialect; return the applied file names."""
-    url = url or get_settings().database_url
+async def migrate(url: str | None = None, *, lock_timeout: float | None = None) -> list[str]:
+    """Apply the pending migrations of the URL's dialect; return the applied file names.
+
+    Default URL: LEKO_MIGRATION_DATABASE_URL, else LEKO_DATABASE_URL. On PostgreSQL, with
+    asyncpg's statement cache off unless the URL sets it (a few statements: through a
+    transaction pooler too), under the migration lock (`lock_timeout`, default
+    LEKO_MIGRATION_LOCK_TIMEOUT_SECONDS; past it MigrationLockTimeout)."""
+    settings = get_settings()
+    url = url or settings.migration_database_url or settings.database_url
+    if lock_timeout is None:
+        lock_timeout = settings.migration_lock_timeout_seconds
+    url = without_statement_cache(url)
     path = sqlite_file(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    async with _migration_lock(url):
+    async with _migration_lock(url, lock_timeout):
         command = aerich_command(url)
         async with command:
             await command.init()

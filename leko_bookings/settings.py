@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     # A direct PostgreSQL connection for LISTEN when LEKO_DATABASE_URL goes through a transaction
     # pooler (which cannot LISTEN); default: LEKO_DATABASE_URL's server.
     listen_database_url: str | None = None
+    # -- migrations (issue 15: db.migrate) --------------------------------------------------------
+    # Where `migrate` (and `serve` before it serves) applies migrations, when not LEKO_DATABASE_URL:
+    # e.g. a direct PostgreSQL connection while LEKO_DATABASE_URL goes through a pooler.
+    migration_database_url: str | None = None
+    # How long `migrate` waits for the migration lock (another process migrating) before it fails.
+    migration_lock_timeout_seconds: float = Field(default=300.0, gt=0, le=86_400)
     subscriptions_per_socket: int = Field(default=20, ge=1, le=1000)
     sockets_per_user: int = Field(default=10, ge=1, le=1000)  # per server process
     # Pages on other origins that may open the WebSocket (a calendar UI served elsewhere), comma

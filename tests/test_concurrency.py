@@ -1,12 +1,14 @@
 """Capacity and per-user conflicts hold under concurrency.
 
-Across processes: a real server with 2 workers on PostgreSQL, hit over loopback HTTP.
+Across processes: a real server with 2 workers on PostgreSQL, hit over loopback HTTP, connected
+directly and (issue 15) through PgBouncer in transaction mode.
 In one process: simultaneous requests through the app on both databases.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -21,6 +23,7 @@ from leko_bookings.settings import Settings
 from tests.conftest import NOW, SECRET, create_pg_database, drop_pg_database, pg_url
 from tests.factories import create_event, event_json, order_body
 from tests.live_server import live_server
+from tests.pgbouncer import pgbouncer, requires_pgbouncer
 
 UPSERT = """
 mutation Upsert($events: [EventInput!]!) {
@@ -29,17 +32,25 @@ mutation Upsert($events: [EventInput!]!) {
 """
 
 
-@pytest.fixture(scope="module")
-async def pg_server() -> AsyncIterator[str]:
+@pytest.fixture(
+    scope="module",
+    params=["direct", pytest.param("pgbouncer-transaction", marks=requires_pgbouncer)],
+)
+async def pg_server(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """2 workers on PostgreSQL: connected directly, or (issue 15) through PgBouncer in transaction
+    mode (fewer server connections than the workers' pools; asyncpg's statement cache off; the
+    change listener connected directly). One at a time: the first is stopped before the next."""
     name = f"leko_conc_{uuid.uuid4().hex[:8]}"
     await create_pg_database(name)
-    env = {
-        "LEKO_DATABASE_URL": pg_url(name).replace("maxsize=60", "maxsize=20"),
-        "LEKO_JWT_SECRET": SECRET,
-    }
+    direct = pg_url(name).replace("maxsize=60", "maxsize=20")
     try:
-        with live_server(env, "--workers", "2") as url:
-            yield url
+        with contextlib.ExitStack() as stack:
+            env = {"LEKO_DATABASE_URL": direct, "LEKO_JWT_SECRET": SECRET}
+            if request.param != "direct":
+                bouncer = stack.enter_context(pgbouncer("transaction"))
+                env["LEKO_DATABASE_URL"] = bouncer.url(name, maxsize=20, statement_cache_size=0)
+                env["LEKO_LISTEN_DATABASE_URL"] = direct
+            yield stack.enter_context(live_server(env, "--workers", "2"))
     finally:
         await drop_pg_database(name)
 
@@ -92,10 +103,17 @@ async def test_fifty_orders_for_last_three_seats_across_two_workers(pg_server):
         event_id = uuid.UUID(event["eventId"])
         responses = await gather_orders(client, [(uuid.uuid4(), [event_id]) for _ in range(50)])
         assert outcomes(responses) == Counter({"booked": 3, "overbooked": 47})
-        listing = await client.get(
-            "/v1/bookings", params={"eventId": str(event_id)}, headers=bearer(coach, "coach")
+        listings = await asyncio.gather(
+            *(
+                client.get(
+                    "/v1/bookings",
+                    params={"eventId": str(event_id)},
+                    headers=bearer(coach, "coach"),
+                )
+                for _ in range(12)
+            )
         )
-        assert len(listing.json()) == 3
+        assert [(r.status_code, len(r.json())) for r in listings] == [(200, 3)] * 12
 
 
 @pytest.mark.postgres_only

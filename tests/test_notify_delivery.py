@@ -1,8 +1,10 @@
-"""Webhook delivery for real (a loopback receiver), and notify runs overlapping on PostgreSQL."""
+"""Webhook delivery for real (a loopback receiver), and notify runs overlapping on PostgreSQL
+(connected directly, and through PgBouncer in transaction mode: issue 15)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -25,6 +27,7 @@ from tests.conftest import (
     pg_url,
 )
 from tests.factories import book, create_event, gql
+from tests.pgbouncer import pgbouncer, requires_pgbouncer
 from tests.webhook_receiver import webhook_receiver
 
 HOOK_SECRET = "hook-secret-" + "y" * 32
@@ -148,18 +151,24 @@ async def _seed_due_notifications(dsn: str, count: int, reminders: bool) -> list
         await conn.close()
 
 
+@pytest.mark.parametrize("via", ["direct", pytest.param("pgbouncer", marks=requires_pgbouncer)])
 @pytest.mark.parametrize("reminders", [False, True], ids=["pending", "time-driven"])
-async def test_four_overlapping_runs_deliver_each_notification_exactly_once(reminders):
+async def test_four_overlapping_runs_deliver_each_notification_exactly_once(reminders, via):
     name = f"leko_notify_{uuid.uuid4().hex[:8]}"
     await create_pg_database(name)
     url = pg_url(name)
     dsn = url.split("?")[0].replace("postgres://", "postgresql://", 1)
+    stack = contextlib.ExitStack()
     try:
+        run_url = url.replace("maxsize=60", "maxsize=10")
+        if via == "pgbouncer":  # transaction mode, fewer server connections than the runs' pools
+            bouncer = stack.enter_context(pgbouncer("transaction"))
+            url = run_url = bouncer.url(name, maxsize=10, statement_cache_size=0)
         migrate_with_cli(url)
         expected = await _seed_due_notifications(dsn, 2000, reminders)
         with webhook_receiver(HOOK_SECRET) as (hook, received):
             env = {
-                "LEKO_DATABASE_URL": url.replace("maxsize=60", "maxsize=10"),
+                "LEKO_DATABASE_URL": run_url,
                 "LEKO_JWT_SECRET": SECRET,
                 "LEKO_NOTIFICATION_CHANNEL": "webhook",
                 "LEKO_WEBHOOK_URL": hook,
@@ -188,6 +197,7 @@ async def test_four_overlapping_runs_deliver_each_notification_exactly_once(remi
         claimed = [int(out.split('"claimed": ')[1].split(",")[0]) for out, _ in outputs]
         assert sum(claimed) == 2000
     finally:
+        stack.close()
         await drop_pg_database(name)
 
 

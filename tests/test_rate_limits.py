@@ -1,12 +1,14 @@
 """Per-user rate limits (every request; order creation) and the cap on seats one user holds.
 
 The buckets live in the database and refill with the injected clock: tests advance the
-FakeClock, nothing sleeps. Across processes: a real 2-worker server on PostgreSQL.
+FakeClock, nothing sleeps. Across processes: a real 2-worker server on PostgreSQL (and, for the
+bursts, the same behind PgBouncer in transaction mode: issue 15).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -29,6 +31,7 @@ from tests.conftest import NOW, SECRET, client_for, create_pg_database, drop_pg_
 from tests.factories import book, create_event, event_json, gql, order_body
 from tests.graphql_errors import assert_graphql_error
 from tests.live_server import live_server
+from tests.pgbouncer import pgbouncer, requires_pgbouncer
 from tests.test_concurrency import bearer, publish
 
 BOOK = """
@@ -406,13 +409,19 @@ async def test_erasure_drops_the_users_buckets(client_with, users, settings):
 BURST, ORDER_BURST, CAP = 30, 3, 4
 
 
-@pytest.fixture(scope="module")
-async def limited_server() -> AsyncIterator[str]:
-    """2 workers on PostgreSQL; buckets that do not refill within a test (1 token a minute)."""
+@pytest.fixture(
+    scope="module",
+    params=["direct", pytest.param("pgbouncer-transaction", marks=requires_pgbouncer)],
+)
+async def limited_server(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """2 workers on PostgreSQL; buckets that do not refill within a test (1 token a minute).
+    Connected directly, or through PgBouncer in transaction mode (asyncpg's statement cache off,
+    the change listener connected directly); one at a time."""
     name = f"leko_rate_{uuid.uuid4().hex[:8]}"
     await create_pg_database(name)
+    direct = pg_url(name).replace("maxsize=60", "maxsize=20")
     env = {
-        "LEKO_DATABASE_URL": pg_url(name).replace("maxsize=60", "maxsize=20"),
+        "LEKO_DATABASE_URL": direct,
         "LEKO_JWT_SECRET": SECRET,
         "LEKO_RATE_LIMIT_PER_MINUTE": "1",
         "LEKO_RATE_LIMIT_BURST": str(BURST),
@@ -421,8 +430,12 @@ async def limited_server() -> AsyncIterator[str]:
         "LEKO_MAX_UPCOMING_SEATS_PER_USER": str(CAP),
     }
     try:
-        with live_server(env, "--workers", "2") as url:
-            yield url
+        with contextlib.ExitStack() as stack:
+            if request.param != "direct":
+                bouncer = stack.enter_context(pgbouncer("transaction"))
+                env["LEKO_DATABASE_URL"] = bouncer.url(name, maxsize=20, statement_cache_size=0)
+                env["LEKO_LISTEN_DATABASE_URL"] = direct
+            yield stack.enter_context(live_server(env, "--workers", "2"))
     finally:
         await drop_pg_database(name)
 
@@ -471,6 +484,7 @@ async def test_exactly_the_order_burst_passes_across_workers(limited_server):
 
 
 @pytest.mark.postgres_only
+@pytest.mark.parametrize("limited_server", ["direct"], indirect=True)
 async def test_simultaneous_orders_for_one_user_never_pass_the_cap_across_workers(limited_server):
     """Placed by an admin (not rate limited) for one athlete: only the cap and its lock act."""
     athlete = uuid.uuid4()
