@@ -12,12 +12,14 @@ from fastapi.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from tortoise.contrib.fastapi import RegisterTortoise
 
-from leko_bookings import __version__, ui
+from leko_bookings import __version__, metrics, ui
 from leko_bookings.auth import Authenticator
 from leko_bookings.channels import Channel, channel_from_settings
 from leko_bookings.db import tortoise_config
 from leko_bookings.feeds.router import router as calendar_feeds_router
+from leko_bookings.health import router as health_router
 from leko_bookings.http import BodyLimitMiddleware, Clock, RequestIdMiddleware, system_clock
+from leko_bookings.observability import ObservedApp
 from leko_bookings.rest_compat.bookings import router as bookings_router
 from leko_bookings.rest_compat.errors import install_error_handlers
 from leko_bookings.rest_compat.openapi import served_document
@@ -49,12 +51,16 @@ def create_app(
             config = tortoise_config(
                 settings.database_url, timeout=settings.database_timeout_seconds
             )
-            async with RegisterTortoise(app, config=config), listening(settings):
+            async with (
+                RegisterTortoise(app, config=config),
+                listening(settings),
+                metrics.sampling_pool(),
+            ):
                 yield
         finally:
             await app.state.channel.aclose()
 
-    app = FastAPI(
+    app = ObservedApp(  # FastAPI, observed: log fields, metrics, access line (observability.py)
         title="LE-KO Bookings",
         version=__version__,
         lifespan=lifespan,
@@ -72,6 +78,10 @@ def create_app(
     install_error_handlers(app)  # REST's; /graphql renders its own (schema/endpoint.py)
     app.include_router(bookings_router, prefix=base)
     app.include_router(calendar_feeds_router)  # /calendar/{token}.ics, outside the contract
+    app.include_router(health_router)  # /healthz, /readyz: outside the contract
+    if settings.metrics_token is not None:  # else no /metrics here (404; or --metrics-port)
+        token = settings.metrics_token.get_secret_value()
+        app.router.routes.append(Route("/metrics", metrics.metrics_endpoint(token)))
     graphql = graphql_endpoint(schema, settings)  # an ASGI app: HTTP and WebSocket
     app.router.routes += [Route(GRAPHQL_PATH, graphql), WebSocketRoute(GRAPHQL_PATH, graphql)]
     document = served_document(base)

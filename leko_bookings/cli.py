@@ -20,6 +20,7 @@ os.environ.setdefault("AERICH_NO_TORTOISE_V1_WARNING", "1")
 
 from tortoise import Tortoise
 
+from leko_bookings import logs, server_limits
 from leko_bookings.auth import Principal, Role, mint_token
 from leko_bookings.channels import channel_from_settings
 from leko_bookings.db import (
@@ -44,12 +45,16 @@ def _fail(message: str) -> int:
     return 2
 
 
-def cmd_migrate(_: argparse.Namespace) -> int:
+def cmd_migrate(args: argparse.Namespace) -> int:
     try:
         applied = asyncio.run(migrate())
     except MigrationLockTimeout as exc:
         return _fail(str(exc))
-    print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+    done = f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else "")
+    if args.command == "serve":
+        log.info("%s", done)  # a record like the server's others (LEKO_LOG_FORMAT)
+    else:
+        print(done)
     return 0
 
 
@@ -71,6 +76,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        log_config=logs.logging_config(settings.log_format, args.log_level),
+        metrics_port=args.metrics_port,
+        limits=server_limits.from_args(args, settings),
     )
     return 0
 
@@ -195,6 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        help="also serve GET /metrics on this port (same host, no token), all workers' counts",
+    )
+    server_limits.add_serve_options(serve)  # --max-header-bytes, --keep-alive-seconds, ...
     serve.set_defaults(run=cmd_serve)
 
     sub.add_parser("migrate", help="apply pending migrations").set_defaults(run=cmd_migrate)
@@ -239,8 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("tortoise").setLevel(logging.WARNING)
+    logs.configure(get_settings().log_format)  # LEKO_LOG_FORMAT; tortoise's at WARNING
     args = build_parser().parse_args(argv)
     return int(args.run(args))
 

@@ -275,10 +275,14 @@ class PooledConnection(asyncpg.Connection):
 
 
 class BoundedAsyncpgClient(AsyncpgDBClient):
-    """Tortoise's asyncpg client, its pool's `acquire` bounded by the connect timeout."""
+    """Tortoise's asyncpg client, its pool's `acquire` bounded by the connect timeout; the pool
+    kept as `asyncpg_pool` too (its occupancy for the metrics: asyncpg's public API)."""
+
+    asyncpg_pool: asyncpg.Pool | None = None
 
     async def create_pool(self, **kwargs: Any) -> asyncpg.Pool:
         pool = await super().create_pool(**kwargs)
+        self.asyncpg_pool = pool
         return _AcquireWithDeadline(pool, float(kwargs["timeout"]))
 
 

@@ -113,9 +113,21 @@ class TooManyRequests(DomainError):
         return super().extensions | {"retryAfter": self.retry_after}
 
 
+RETRY_AFTER_SECONDS = 1  # after a dependency (database, token keys) could not be reached
+DATABASE_UNREACHABLE = "The database cannot be reached right now; retry shortly."
+
+
 class Unavailable(DomainError):
-    def __init__(self, message: str) -> None:
+    """A dependency (the database, the token keys) cannot be reached: 503, retry after
+    `retry_after` seconds (the Retry-After header; `retryAfter` in a GraphQL error)."""
+
+    def __init__(self, message: str, retry_after: int = RETRY_AFTER_SECONDS) -> None:
         super().__init__(ErrorCode.unexpected, message)
+        self.retry_after = retry_after
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return super().extensions | {"retryAfter": self.retry_after}
 
 
 validation = ValidationFailed

@@ -15,14 +15,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leko_bookings.auth import Authenticator, Principal
 from leko_bookings.db import database_unavailable
-from leko_bookings.errors import DomainError, ErrorCode, TooManyRequests, Unavailable, validation
+from leko_bookings.errors import (
+    DATABASE_UNREACHABLE,
+    DomainError,
+    ErrorCode,
+    TooManyRequests,
+    Unavailable,
+    validation,
+)
+from leko_bookings.logs import note_caller, note_request_id
 from leko_bookings.resolvers import rate_limits
 from leko_bookings.resolvers.context import Context
 from leko_bookings.settings import Settings
 
 TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 REQUEST_ID_HEADER = "x-request-id"
-RETRY_AFTER_SECONDS = 1  # after a dependency (database, token keys) could not be reached
 
 log = logging.getLogger("leko_bookings.errors")
 
@@ -75,6 +82,7 @@ class RequestIdMiddleware:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["traceparent_ok"] = ok
+        note_request_id(request_id)  # for the request's log records
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -129,10 +137,8 @@ def error_headers(request: Request, error: DomainError) -> dict[str, str]:
     """What an error answer carries on either transport: the request id, when to retry (a rate
     limit, a dependency unavailable) and the bearer challenge (401, RFC 6750)."""
     headers = {REQUEST_ID_HEADER: request_id(request)}
-    if isinstance(error, TooManyRequests):
+    if isinstance(error, TooManyRequests | Unavailable):
         headers["Retry-After"] = str(error.retry_after)
-    elif isinstance(error, Unavailable):
-        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     if error.code is ErrorCode.unauthorized:
         headers["WWW-Authenticate"] = (
             'Bearer error="invalid_token"' if request.headers.get("authorization") else "Bearer"
@@ -146,7 +152,7 @@ def unreachable_database(request: Request, exc: BaseException) -> Unavailable | 
     if not database_unavailable(exc):
         return None
     log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
-    return Unavailable("The database cannot be reached right now; retry shortly.")
+    return Unavailable(DATABASE_UNREACHABLE)
 
 
 async def check_traceparent(request: Request) -> None:
@@ -159,7 +165,9 @@ async def check_traceparent(request: Request) -> None:
 
 async def current_principal(request: Request) -> Principal:
     authenticator: Authenticator = request.app.state.authenticator
-    return await authenticator.authenticate(request.headers.get("authorization"))
+    principal = await authenticator.authenticate(request.headers.get("authorization"))
+    note_caller(principal.user_id)  # the request's log records carry the user id
+    return principal
 
 
 async def resolver_context(request: Request, principal: Principal) -> Context:

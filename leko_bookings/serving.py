@@ -11,12 +11,21 @@ changes (`_Worker`).
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
+from prometheus_client import multiprocess as prometheus_multiprocess
 from uvicorn.supervisors import multiprocess
+
+from leko_bookings import metrics
+from leko_bookings.server_limits import ServerLimits
 
 
 def _reuse_port_socket(host: str, port: int) -> socket.socket:
@@ -36,6 +45,14 @@ class _Worker(multiprocess.Process):
         sock.listen(self.config.backlog)
         super().target([sock])
 
+    def join(self) -> None:
+        """Wait for the worker to exit (every exit, restart or stop, comes through here), then
+        drop its live gauges from the metrics (`mark_process_dead`; its counts stay)."""
+        super().join()
+        folder = metrics.multiprocess_dir()
+        if folder is not None and self.pid is not None:
+            prometheus_multiprocess.mark_process_dead(self.pid, folder)
+
 
 class _Supervisor(multiprocess.Multiprocess):
     def run(self) -> None:
@@ -45,8 +62,42 @@ class _Supervisor(multiprocess.Multiprocess):
         super().run()
 
 
-def run(app: str, *, host: str, port: int, workers: int, log_level: str) -> None:
-    """Serve `app` (an import string of a factory) as `uvicorn.run(..., factory=True)` does."""
+@contextmanager
+def _metrics(host: str, workers: int, metrics_port: int | None) -> Iterator[None]:
+    """Several workers count into files of a fresh directory (prometheus-client's multiprocess
+    mode; set before they start, removed after), which every scrape adds up; `metrics_port`
+    serves the metrics from this process on a port of their own."""
+    folder = None
+    if workers > 1:
+        folder = tempfile.mkdtemp(prefix="leko-metrics-")
+        os.environ[metrics.MULTIPROC_DIR] = folder  # inherited by the workers
+    try:
+        stop = metrics.start_metrics_server(host, metrics_port) if metrics_port else None
+        try:
+            yield
+        finally:
+            if stop is not None:
+                stop()
+    finally:
+        if folder is not None:
+            os.environ.pop(metrics.MULTIPROC_DIR, None)
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def run(
+    app: str,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str,
+    log_config: dict[str, Any] | None = None,
+    metrics_port: int | None = None,
+    limits: ServerLimits | None = None,
+) -> None:
+    """Serve `app` (an import string of a factory) as `uvicorn.run(..., factory=True)` does,
+    without uvicorn's access log (the app writes its own, `observability.py`), within `limits`
+    (server_limits.py; uvicorn's defaults without)."""
     options: dict[str, Any] = {
         "factory": True,
         "host": host,
@@ -54,7 +105,17 @@ def run(app: str, *, host: str, port: int, workers: int, log_level: str) -> None
         "workers": workers,
         "log_level": log_level,
         "proxy_headers": True,
+        "access_log": False,
     }
+    if log_config is not None:
+        options["log_config"] = log_config
+    if limits is not None:
+        options |= limits.uvicorn_options()  # header size, keep-alive, shutdown, connections
+    with _metrics(host, workers, metrics_port):
+        _run(app, options, host, port, workers)
+
+
+def _run(app: str, options: dict[str, Any], host: str, port: int, workers: int) -> None:
     if workers <= 1:
         uvicorn.run(app, **options)
         return

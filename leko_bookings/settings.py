@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 log = logging.getLogger("leko_bookings")
@@ -83,6 +83,27 @@ class Settings(BaseSettings):
     calendar_feed_rate_limit_per_minute: int = Field(default=10, ge=0)
     calendar_feed_rate_limit_burst: int = Field(default=10, ge=1)
     # --- end of calendar feeds --------------------------------------------------------------
+
+    # --- observability (issue 15: health.py, metrics.py, logs.py) ----------------------------
+    # `json` (one object per line) or `text`; unset: text when stderr is a terminal, else json.
+    log_format: Literal["json", "text"] | None = None
+    # The bearer token of GET /metrics; unset: /metrics is not served on the service's port.
+    metrics_token: SecretStr | None = None
+    # GET /readyz: longest wait for the database (connecting, the migrations query) before 503.
+    ready_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    # --- end of observability ----------------------------------------------------------------
+
+    # --- server limits (issue 15: server_limits.py; each a `serve` option too) -----------------
+    # The request line and headers of one request, in bytes; larger: 431, the connection closed.
+    max_header_bytes: int = Field(default=16_384, ge=1024, le=1_048_576)
+    # On SIGTERM, how long requests in flight may finish before they are cancelled.
+    graceful_shutdown_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # An idle connection is closed after this: above a load balancer's idle timeout (often 60 s),
+    # so the balancer, never the service, closes a connection it may be about to reuse.
+    keep_alive_seconds: float = Field(default=75.0, gt=0, le=3600)
+    # Connections one worker serves at once (WebSockets included); past it: 503 + Retry-After.
+    max_connections_per_worker: int = Field(default=1000, ge=1, le=1_000_000)
+    # --- end of server limits -------------------------------------------------------------------
 
     @field_validator("jwt_algorithms", mode="before")
     @classmethod

@@ -394,10 +394,12 @@ async def outage_then_recovery(
     for call in load.calls:
         if going - bound <= call.started < gone:  # in flight when it went away
             assert_served_or_unavailable(call, bound)
-    # GraphQL masks the failure (200, "Unexpected error."), within the same bound.
-    assert graphql.status == 200
+    # GraphQL answers as REST does: 503 with Retry-After (tests/test_graphql_edges.py), within
+    # the same bound.
+    assert graphql.status == 503
     assert graphql.response is not None
-    assert graphql.response.json()["errors"][0]["message"] == "Unexpected error."
+    assert graphql.response.headers["retry-after"] == "1"
+    assert graphql.response.json()["errors"][0]["extensions"]["code"] == "unexpected"
     assert graphql.elapsed <= bound
 
     service.proxy.restore()

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from tortoise.transactions import in_transaction
 
+from leko_bookings import metrics
 from leko_bookings.auth import Role
 from leko_bookings.channels import Channel, Message
 from leko_bookings.models import CanceledByRole, NotificationStatus
@@ -105,14 +106,15 @@ async def _deliver(
     for m in live:
         if m.id in failures:
             retry[m.attempt, failures[m.id]].append(m.id)
+    failed = retried = 0
     for (attempts, error), ids in retry.items():
         if attempts >= settings.notification_max_attempts:
             status, next_at = NotificationStatus.Failed, now
-            summary.failed += len(ids)
+            failed += len(ids)
         else:
             backoff = settings.notification_backoff_seconds * 2 ** (attempts - 1)
             status, next_at = NotificationStatus.Pending, now + timedelta(seconds=backoff)
-            summary.retried += len(ids)
+            retried += len(ids)
         await outbox.set_status(
             ids,
             status,
@@ -123,6 +125,11 @@ async def _deliver(
         )
     summary.sent += len(sent)
     summary.expired += len(expired)
+    summary.failed += failed
+    summary.retried += retried
+    metrics.count_notifications(
+        sent=len(sent), retried=retried, failed=failed, expired=len(expired)
+    )
 
 
 async def deliver_due(ctx: Context, channel: Channel, summary: NotifySummary) -> None:

@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, Field
 from tortoise.transactions import in_transaction
 
+from leko_bookings import metrics
 from leko_bookings.errors import BookingError, EventRefusal, OrderRefused, validation
 from leko_bookings.models import (
     Booking,
@@ -143,7 +144,18 @@ def _over_seat_cap(
 
 
 async def book_events(ctx: Context, data: BookEventsInput) -> OrderView:
-    """Book every requested event or none; one transaction, rows locked, refusals per event."""
+    """Book every requested event or none; one transaction, rows locked, refusals per event.
+    Each order request is counted in the metrics: accepted, or refused and why."""
+    try:
+        order = await _book_events(ctx, data)
+    except Exception as exc:
+        metrics.count_order(exc)
+        raise
+    metrics.count_order()
+    return order
+
+
+async def _book_events(ctx: Context, data: BookEventsInput) -> OrderView:
     _check_request(ctx, data)
     await rate_limits.take_order(ctx)  # in a statement of its own: refused orders count too
     async with in_transaction() as conn:

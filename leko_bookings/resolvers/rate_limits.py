@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from leko_bookings import metrics
 from leko_bookings.auth import Role
 from leko_bookings.errors import TooManyRequests
 from leko_bookings.resolvers.context import Context
@@ -82,6 +83,7 @@ async def _take(key: str, limit: Limit, at: datetime) -> None:
     if await buckets.take_token(key, limit.burst, now, limit.per_minute):
         return
     retry_after = limit.seconds_until_token(await buckets.bucket(key), now)
+    metrics.count_rate_limited(limit.name)
     raise TooManyRequests(
         f"Too many {limit.what}: at most {limit.per_minute} a minute "
         f"(bursts of {limit.burst}). Retry in {retry_after} s.",

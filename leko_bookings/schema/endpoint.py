@@ -3,20 +3,23 @@ errors raised before execution.
 
 The caller (401), its request limit (429), the body's size (413, raised by `BodyLimitMiddleware`
 while the body is read), a dependency that cannot be reached (503: the token keys, the
-database) and a request Strawberry cannot read (400: no query, unreadable JSON) fail before
-anything is executed. `GraphQLErrorRoute` answers them as GraphQL clients read errors:
+database) and a request Strawberry cannot read (400: no query; JSON unreadable, not an object,
+nested deeper than MAX_JSON_DEPTH; a batch) fail before anything is executed.
+`GraphQLErrorRoute` answers them as GraphQL clients read errors:
 `{"errors": [{"message", "extensions": {"code", "requestId", ...}}]}` with no `data` (the
 request failed before execution, as GraphQL over HTTP says), the HTTP status of the code and
 the headers every error answer carries (`http.error_headers`). Errors during execution are
-Strawberry's (typed union members, or `errors` entries with HTTP 200)."""
+Strawberry's (typed union members, or `errors` entries with HTTP 200), but for the database
+becoming unreachable: a 503 (schema/outage.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 from uuid import UUID
@@ -44,7 +47,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 from strawberry.types.unset import UNSET, UnsetType
 
-from leko_bookings.errors import DomainError, ErrorCode
+from leko_bookings.errors import DomainError, ErrorCode, validation
 from leko_bookings.http import error_headers, request_id, unexpected_failure
 from leko_bookings.resolvers import rate_limits
 from leko_bookings.resolvers.context import Context
@@ -85,6 +88,36 @@ def render_request_error(request: Request, exc: Exception) -> Response:
 
 ALLOWED_METHODS = ("GET", "POST")
 SEND_SECONDS = 10.0  # a WebSocket message not taken by the client within this: closed (1008)
+# How deep a request's JSON may nest (the body is level 1): far deeper than any request of the
+# schema (its inputs nest 3 levels in `variables`) and far below what recursion would reach.
+MAX_JSON_DEPTH = 64
+
+
+class NestedTooDeeply(json.JSONDecodeError):
+    """JSON nested deeper than MAX_JSON_DEPTH: unreadable to the view (over a WebSocket, as any
+    message that is not JSON: closed with 4400)."""
+
+    def __init__(self) -> None:
+        super().__init__(f"nested deeper than {MAX_JSON_DEPTH} levels", "", 0)
+
+
+def nested_deeper_than(value: object, limit: int) -> bool:
+    """Whether `value` (parsed JSON) has arrays or objects nested more than `limit` levels
+    (`value` itself is level 1); iterative, so any depth is measured without recursion."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        assert isinstance(children, Iterable)
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
+JSON_KINDS = {str: "a string", int: "a number", float: "a number", bool: "a boolean"}
 
 
 class TextWebSocketAdapter(ASGIWebSocketAdapter):
@@ -139,6 +172,33 @@ class GraphQLEndpoint(GraphQL[GraphQLContext, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Every JSON the view reads (HTTP bodies and parameters, WebSocket messages), nested
+        at most MAX_JSON_DEPTH levels: deeper is `NestedTooDeeply` (the standard parser would
+        recurse until Python's limit, a 500)."""
+        try:
+            value = json.loads(data)
+        except RecursionError:
+            raise NestedTooDeeply from None
+        if isinstance(value, dict | list) and nested_deeper_than(value, MAX_JSON_DEPTH):
+            raise NestedTooDeeply
+        return value
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """An HTTP request's JSON (the body; GET's `variables` and `extensions`): unreadable,
+        nested too deeply, or not an object (nor an array: a batch, which Strawberry refuses
+        next, batching being off) is a 400 GraphQL error, never a 500."""
+        try:
+            value = self.decode_json(data)
+        except NestedTooDeeply as exc:
+            raise validation(f"The request's JSON is {exc.msg}.") from None
+        except json.JSONDecodeError:
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+        if not isinstance(value, dict | list):
+            kind = "null" if value is None else JSON_KINDS.get(type(value), "not an object")
+            raise validation(f"The request's JSON must be an object, not {kind}.")
+        return value
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         """Our GraphiQL page (every file from /static: works offline) instead of Strawberry's,

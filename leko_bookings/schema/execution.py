@@ -40,6 +40,8 @@ from leko_bookings.errors import DomainError, ErrorCode
 from leko_bookings.http import utc_instant
 from leko_bookings.schema import plans
 from leko_bookings.schema.errors import ERROR_TYPES, HANDLERS
+from leko_bookings.schema.outage import DatabaseOutage, outage_in
+from leko_bookings.schema.telemetry import OperationTelemetry
 
 MAX_DEPTH = 12
 MAX_TOKENS = 4000
@@ -67,10 +69,12 @@ def _mask(error: GraphQLError) -> bool:
 # Factories: Strawberry makes each extension anew for every request.
 EXTENSIONS: tuple[Callable[[], SchemaExtension], ...] = (
     lambda: MaskErrors(should_mask_error=_mask, error_message="Unexpected error."),
+    DatabaseOutage,  # inside MaskErrors: the database unreachable is a 503 (schema/outage.py)
     lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     shape_limits,  # depth and aliases, their rules made once
     lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
     lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
+    OperationTelemetry,  # metrics and log fields per operation (schema/telemetry.py)
 )
 
 
@@ -110,7 +114,8 @@ def is_client_error(error: GraphQLError) -> bool:
 
 
 def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext | None) -> None:
-    """Client errors at INFO (one line: code, message, path); anything else at ERROR with its
+    """Client errors at INFO (one line: code, message, path); the database unreachable at
+    WARNING (one line: an outage, answered 503, not a defect); anything else at ERROR with its
     traceback (what Strawberry does for every error)."""
     for error in errors:
         if is_client_error(error):
@@ -118,6 +123,8 @@ def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext |
             code = original.code if isinstance(original, DomainError) else "graphql"
             if log.isEnabledFor(logging.INFO):
                 log.info("GraphQL client error [%s] at %s: %s", code, error.path, error.message)
+        elif outage_in([error]):
+            log.warning("database unavailable at %s: %r", error.path, error.original_error)
         else:
             log.error(error, exc_info=error.original_error)
 

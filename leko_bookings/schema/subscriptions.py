@@ -9,6 +9,7 @@ from uuid import UUID
 
 import strawberry
 
+from leko_bookings import metrics
 from leko_bookings.resolvers import changes
 from leko_bookings.resolvers.changes import ChangeKind
 from leko_bookings.schema.context import Info
@@ -41,12 +42,13 @@ class Subscription:
         self, info: Info, event_ids: list[UUID]
     ) -> AsyncGenerator[EventAvailability, None]:
         ctx = info.context.ctx
-        async for seats in changes.event_availability(ctx, event_ids, hub):
-            yield EventAvailability(
-                event_id=seats.event_id,
-                seats_taken=seats.seats_taken,
-                seats_left=seats.seats_left,
-            )
+        with metrics.subscription_open("eventAvailability"):
+            async for seats in changes.event_availability(ctx, event_ids, hub):
+                yield EventAvailability(
+                    event_id=seats.event_id,
+                    seats_taken=seats.seats_taken,
+                    seats_left=seats.seats_left,
+                )
 
     @strawberry.subscription(
         description="Every change to a booking where you are the athlete or the event's coach, "
@@ -54,6 +56,8 @@ class Subscription:
     )
     async def calendar_changes(self, info: Info) -> AsyncGenerator[CalendarChange, None]:
         ctx = info.context.ctx
-        async for change in changes.calendar_changes(ctx, hub):
-            info.context.forget_loaded()  # a booking's history and order as they are now
-            yield CalendarChange(kind=change.kind, booking=Booking.of(change.booking), at=change.at)
+        with metrics.subscription_open("calendarChanges"):
+            async for change in changes.calendar_changes(ctx, hub):
+                info.context.forget_loaded()  # a booking's history and order as they are now
+                booking = Booking.of(change.booking)
+                yield CalendarChange(kind=change.kind, booking=booking, at=change.at)
