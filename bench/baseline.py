@@ -75,14 +75,13 @@ SQL_BOOKING_BY_ID = (
     SELECT_BOOKINGS + " FROM booking b LEFT OUTER JOIN event e ON e.id = b.event_id"
     " WHERE b.id = $1 LIMIT $2"
 )
-# A user's bookings, each seat-holding one with its rank (the running count of seat-holding
-# bookings with the same coach, by start then id), as the service's calendar statement reads them.
-SQL_USERS_BOOKINGS = (
-    "(SELECT "
-    + ",".join(BOOKING_COLUMNS)
-    + ", CASE WHEN status = ANY($2::text[]) THEN COUNT(*) FILTER (WHERE status = ANY($2::text[]))"
-    " OVER (PARTITION BY coach_id ORDER BY start_at, id) END n"
-    " FROM booking WHERE user_id = $1{before})"
+# A seat-holding booking's rank (the count of the user's seat-holding bookings with the same
+# coach up to it, by start then id), as the service's calendar statement counts it ($1: the
+# user, $2: the seat-holding statuses), from the index (user_id, coach_id, start_at, id, status).
+SQL_RANK = (
+    "CASE WHEN b.status = ANY($2::text[]) THEN (SELECT COUNT(*) FROM booking x"
+    " WHERE x.user_id = $1 AND x.coach_id = b.coach_id AND x.status = ANY($2::text[])"
+    " AND x.start_at <= b.start_at AND (x.start_at, x.id) <= (b.start_at, b.id)) END n"
 )
 SQL_EVENT_BY_ID = f"SELECT {','.join(EVENT_COLUMNS)} FROM event WHERE id = $1 LIMIT $2"
 # serviceCardinality ranked by the database, as the service asks for it.
@@ -487,14 +486,7 @@ async def list_bookings(
     where, args = [], []
     if userId is not None:  # the user's calendar: bookings, events and ranks in one statement
         args = [userId, SEAT_HOLDING]
-        before = ""
-        if end is not None:
-            args.append(end)
-            before = f" AND start_at < ${len(args)}"
-        source = SQL_USERS_BOOKINGS.format(before=before)
-        where.append("b.dismissed_at IS NULL")
-    else:
-        source = "booking"
+        where += ["b.user_id = $1", "b.dismissed_at IS NULL"]
     for clause, value in (
         ("b.event_id = ${}", eventId),
         ("b.end_at > ${}", start),
@@ -503,8 +495,8 @@ async def list_bookings(
         if value is not None:
             args.append(value)
             where.append(clause.format(len(args)))
-    columns = SELECT_BOOKINGS + (", b.n" if userId is not None else "")
-    sql = f"{columns} FROM {source} b JOIN event e ON e.id = b.event_id"
+    columns = SELECT_BOOKINGS + (f", {SQL_RANK}" if userId is not None else "")
+    sql = f"{columns} FROM booking b JOIN event e ON e.id = b.event_id"
     rows = await pool.fetch(f"{sql} WHERE {' AND '.join(where)} ORDER BY b.start_at, b.id", *args)
     if userId is None:
         return ok(await bookings_json(pool, rows), me)

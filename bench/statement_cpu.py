@@ -50,7 +50,7 @@ def _without_ranks(calendar: Scenario) -> Scenario:
 def _kind(sql: str) -> str:
     if sql.lstrip().upper().startswith("INSERT"):
         return "rate limit (UPSERT of the caller's bucket)"
-    return "the page (bookings, events" + (", ranks)" if " OVER (" in sql else ")")
+    return "the page (bookings, events" + (", ranks)" if '"n"' in sql else ")")  # rank column
 
 
 async def _captured(url: str, secret: str, scenarios: list[Scenario]) -> dict[str, list[Any]]:

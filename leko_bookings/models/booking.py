@@ -51,6 +51,10 @@ class Booking(Model):
         table = "booking"
         indexes = (
             Index(fields=("user_id", "start_at")),
+            # serviceCardinality in the calendar (`store/bookings.py: _users_page_sql`): an
+            # athlete's bookings with one coach up to one booking, by start then id, counted with
+            # their status from this index alone (no table rows read).
+            Index(fields=("user_id", "coach_id", "start_at", "id", "status")),
             Index(fields=("coach_id", "start_at")),
             Index(fields=("event_id", "status")),
             # The notify run: bookings by status and start (reminders, pending expiry) or end.

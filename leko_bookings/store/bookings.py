@@ -257,26 +257,36 @@ def _selected(p: Params, s: Selection, table: str = "b") -> list[str]:
 
 
 def _users_page_sql(p: Params, s: Selection, page: PageBounds, holding: Holding) -> str:
-    """A page of one user's bookings (their calendar) with events and ranks, in one scan of the
-    user's bookings: each one's rank is the running count of the seat-holding bookings with the
-    same coach up to it (by start, then id), which for a seat-holding booking is
-    `_rank_window`'s number; the page's conditions apply after it (earlier bookings count), the
-    events are joined to the page's rows only."""
+    """A page of one user's bookings (their calendar) with events and ranks: the page's rows are
+    read first (the user's index by start), then each seat-holding one's rank is counted: the
+    user's seat-holding bookings with the same coach up to it, by start then id (earlier ones,
+    dismissed ones, ones outside the page's conditions all count), which is `_rank_window`'s
+    number. Each count is one range of the (user, coach, start, id, status) index
+    (`Booking.Meta`) and nothing else: no table rows, no sort, no window over the user's whole
+    history (sorting and windowing it cost more CPU than the page itself). A count reads about
+    as many index entries as its rank: a long history with one coach costs more than a first
+    booking."""
     held = p.any_of([status.value for status in holding], "text")
     user = p(s.user_id)
-    before = "" if s.end is None else f' AND "start_at" < {p(s.end)}'
-    own = ", ".join(f'"{c}"' for c in BOOKING_COLUMNS)
-    ranked = (
-        f'SELECT {own}, CASE WHEN "status" {held} THEN COUNT(*) FILTER (WHERE "status" {held}) '
-        'OVER (PARTITION BY "coach_id" ORDER BY "start_at", "id") END "n" '
-        f'FROM "booking" WHERE "user_id" = {user}{before}'
-    )
     conditions = _selected(p, Selection(None, s.event_id, s.coach_id, s.start, s.end), "b")
-    conditions = ['b."dismissed_at" IS NULL', *(c for c in conditions if c != "1 = 1")]
+    conditions = [
+        f'b."user_id" = {user}',
+        'b."dismissed_at" IS NULL',
+        *(c for c in conditions if c != "1 = 1"),
+    ]
     clause = page_clause(p, conditions, page, "b.")
+    own = ", ".join(f'b."{c}"' for c in BOOKING_COLUMNS)
+    rank = (
+        f'SELECT COUNT(*) FROM "booking" x WHERE x."user_id" = {user} '
+        f'AND x."coach_id" = b."coach_id" AND x."status" {held} AND x."start_at" <= b."start_at" '
+        'AND (x."start_at", x."id") <= (b."start_at", b."id")'
+    )
+    order = "DESC" if page[3] else "ASC"
     return (
-        f'SELECT {_SELECTED}, b."n" FROM ({ranked}) b '
-        f'JOIN "event" e ON e."id" = b."event_id"{clause}'
+        f'WITH page AS (SELECT {own} FROM "booking" b{clause}) '
+        f'SELECT {_SELECTED}, CASE WHEN b."status" {held} THEN ({rank}) END "n" '
+        f'FROM page b JOIN "event" e ON e."id" = b."event_id" '
+        f'ORDER BY b."start_at" {order}, b."id" {order}'
     )
 
 

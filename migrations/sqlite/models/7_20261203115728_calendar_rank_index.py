@@ -1,0 +1,71 @@
+from tortoise import BaseDBAsyncClient
+
+RUN_IN_TRANSACTION = True
+
+
+async def upgrade(db: BaseDBAsyncClient) -> str:
+    return """
+        CREATE INDEX IF NOT EXISTS "idx_booking_user_id_ffa0fd" ON "booking" ("user_id", "coach_id", "start_at", "id", "status");"""
+
+
+async def downgrade(db: BaseDBAsyncClient) -> str:
+    return """
+        DROP INDEX IF EXISTS "idx_booking_user_id_ffa0fd";"""
+
+
+MODELS_STATE = (
+    "eJztXW1z4jgS/isuf9nZqtxUhmSSHHV3VUDIDrsJTAG52dpjy6XYAnSxZdaWM0nNzX8/SX"
+    "63ZWIMSQSjL1iW1JL9dKsltdrNN91xLWj777uue4/wQm9r33QMHEgTxaIjTQerVVrAMgi4"
+    "s3ndu0ylO594wCQ0ew5sH9IsC/qmh1YEuZjm4sC2WaZr0ophp1FWgNFfATSIu4BkCT1a8J"
+    "8/aTbCFnyEPrv9ps8RtC2e1gMfegayWKc+AR4xANFZffi48qDv0978uInonaJ+yNOKP7XO"
+    "K9On5Tffj7Sq5k0XmMtiV+zJ4hwS+LvsWtjfDtuHDxAT46WePmqxjNWL9AGxtZseWMXVvc"
+    "E7yQ2EECeeb8S0t7eDyytek4nynWG6duDgtPbqiSxdnFQPAmS9ZzSsbAEx9ACBVmaIsEeL"
+    "BlOcFY4GmkG8ACbDwEozLDgHgc0Gmv6PeYBNNr403hP7Of1X9GiZaoYxHE2NSX9qGPoG49"
+    "KkUFKYECYM0W/fw3ZTQHiuzjrofeqM352c/cwhcH2y8Hghh0v/zgkBAUbKyBTlzHCrC3WG"
+    "ZJd4xxkp4Kkii6GMwZIM3hTOrAqpi2eWRgFaADSry/KAXlIoCHKgGNQsXQFUKyJ8HycOC9"
+    "zp4KY/mXZuPrPmHd//y+ZodaZ9VtLiuU+F3HchL1y6gghXFkkj2pfB9JPGbrU/RsN+kWNJ"
+    "vekfbLLQQUBcA7tfDWBlMYmz46wci9OpZBMGp1SKvVKzN10z5NnbWwKvjwOHs3dAXx9gE4"
+    "rGcURdYDOFSx7G6h3ThCv6FG0tTs3wGP4XmjwvTs3wZyq2lPFtLUrMcI+9ts1qxakZHuBL"
+    "5K8CAttakpzFiUsX0/zMjV5LpHQHPBo2xAuypLcfztaI2L87Y66hPxTFZhiVtHhRXlGvPB"
+    "SyL8/lLloMMBEP4YSkwFr6yPKwtvaYpc9LL3/7e6t1cnLeOj45u/h4en7+8eL4gtblT1wu"
+    "Ol/Dhe7gl8FwmmcAyxDAbpiB50FsPjUdZeVWpB5t49suHVS33SaSf1FD8C8q5f6iKPam66"
+    "xsyBApi77r2hDgqkVfhq4ANt3W26+J9qYGg/qTVXc0us7NU91BQaKHtzfdPlU1HHFaCZEK"
+    "QccuEaiXKd1JigGO6zcS5GirJ4tqWbcc6P8+zSEcy+q7m87vP+dWA9ej4S9x9QwDetejbl"
+    "Goo5mowbKsQLqDtdke8WLflmYJs+6eDI8qq6bTh6gdiced3iFLpnvpYi1M0FUY24PTJRi7"
+    "zPDkySfQaWvhVY71VYixDdg7GB4EPr2YrrUlz8Ttycy7oUuuILQpK77Qx29r+fsZHrpTql"
+    "dYPrvO8IjZtNsav8jLSULnsU1mt3VtSMw9aWc8C/kO8v1GU16RVs15Ms95VrhxjgbNJmOu"
+    "TKlGWqORFqHoU2T50zbiQZZa8aHBGp+KMWm2xM9RKuur1OouWFkN2ZynVGyWms1Z14K654"
+    "5ZGnXuWFCPrmdtfDCepXlZQEuuCFLiyVw75vdCtwMOVRnbK9eDaIF/g0+lzWsB0MhNahS3"
+    "s5eYprlp/x74mjjD5CSKvjx9ZRjaR3udSa9z2dfLSmAHoPbjdvZz5D+Lalbx5VAdUz08Hv"
+    "SmoVfSHTDvvwLPMipkeIl84nqCM5duRHj12xiGW/RqrCM/v09pWwcCOofQbbkZ6HKglouc"
+    "llPMARgs+CuxvllPYtSq/SczuD7rRmlkGPp67pRx56E47tbhkL6Ay9WHctDbWwe9zRfuas"
+    "G+Bwv2ZGhuMISyNFsMpP0xfGywXg+x2eYQK9+C1P4Pz51fdSwHYVrKLjM8MZfQCmx2CpIk"
+    "5TzjAqbYHlibgdvYA1+LeWxlwty9witlVk3XMZGjWOQFNlrRV7MSp7DwNikdM1vpQ6Y8zm"
+    "BiE3mhMNGJkkkufd5bbHFvs2IOO2YjkLIFLxht5ob3Gh6H8P7CZCSgfQ/4YV/JzQzfuPzZ"
+    "+KWJGLZOa4hh67RSDFlRXgznnusY27ktFpqQ2ECtXBd1Ok1vx+1cA4rXMvPaggQge6Mjp4"
+    "RCYs5Ke8yU397WXenmqZRxer0xNfMZ6JaWv8xXp/sJ7LO2v7xkiW2q1ca/l7Rp9QBVexbw"
+    "riDM21lE5Ufr7FlmVNOYx1Vf0pql7EPqA86aeEupWPMrwXuIjSXwl+KloBjPPNVuNp9vCm"
+    "Z+EXZWZ4N1Vr3BOittsJTvSaP12T7YOEvLlLeZTMMjTMEsmpxtVk+fyTHq6x0C7TzyhJqU"
+    "33RSVmEAdh0GYOV6m/o3ZWkUoCquwo8w/aq4Cj8Mew8krkJ8JGkJzNVJWXpyKTwIk8O0zM"
+    "aEb7ubTlMFMjVTFWcqhk047cRap+7GXEAq89Fww/35SauGJJ+0KiWZFQkgZxNBI8CzhAru"
+    "GnCbYAVMRASepJWhU7IkhxQ9pfXh9Pz04uTsNAmakuSsi5VSDhfBJZFD0nSCzDYgsxjrI2"
+    "wjdtYaXmd4NJ9HGWFCjtkRLKDBvCLK/Jg4wLYrJT1Ld0iSftI6P0uEnN2sk+/JTef6uizk"
+    "DBviNkE0pFJ4FpwDAg+IPdAqwcySHBKcO1PEKi6Yigv2WjOhRHHBVuDJYV8ZOZDiJdgP1s"
+    "S/1IrU+PeAz5yQo4NQCdYclsVOTzZ1s89RKUf7gmAHdzYyBQp9XbS7lKhZqLv9QXKHEe9s"
+    "+AAFnor1NEdCLLHTot7BT22N/sxwFy4QxuwThTg1wzfQQoHT1sLrDH/23LZGf+TQLdBGC3"
+    "SHbOG+vR6PCk1IzSkWaqvD4mvdQMxYgmf4i+uwNL/IwRPlV9JEZe3dyYeKafJDsNmDD8jf"
+    "bDeeJXnbzeNxcx7uYge+gRtWyY9ccKbYIKLB/g6e1w1lMHQJmiMTRA9bcljLlR+t81vDxZ"
+    "o7dV8rRirwgvBDWQ+aaIWigBp/rnNyw/CReY4Q6Ky29G/Tvnzqj/taeIat/VP7KfpM6adS"
+    "BITc0x3l5nnlXre37nXqo6IX2NjHA7ruWW9cX2aLVMMj3tM6xsDTamvgackcWNRDdWW2SK"
+    "ekthLYbWI/lFuRWaqfif8gx178QNzT1jOi/J30hApRW2O/M3wFEHdTC68z3H9cIY9lRAk5"
+    "GBWtyASsqj5BzpD80Nus3B+UFJa3JTjXmyYE5Mo+IbV94gHYyDICTETxBNYzu0CqIsbLzG"
+    "cb+MSAnucKApZWh43IU0ls298JT1WEcmlYsW/Dy2fL7gYfIqVkSn3KzF86FpuM4QyZ4q9s"
+    "/JXkK+8w+rfAaJ6EBX8+6G8Sifz1vvbOxN9Q9uhDsEfLE4NFXr22iYtZ5PW4zecbxTakNi"
+    "OlfpPs60aPf9noSWIeyrugbijlQmLlUSlGeDuLabkVqUW+bDn9DBAVfPZbtpzK5listqZq"
+    "aas8Z97Yc2ZM8ekG5j0UBnrKlK7dBzCUjbu04puESryHFU7EYiUSVVeR5gqKOo40V71S56"
+    "H6BMP0ynZBhSE3JSngPWc0+ztYRRhfjm67133t87jfG0wGo2FeJfNClpV+tTDud65LJ/Jz"
+    "ZFf9efwanAt0CuwqsCUxvnSgh8ylSPVGJWvVLkjrSBOctvK8W7hvEZx0R5pTXm27kyPvau"
+    "36AD2xw3b1VJYhkXm/0nBCa338WGNGo7Wq/52ClRUcNuig2gDhqPoBovvh+LjOxu74uHpn"
+    "x8oKWzsXE+HfKP46GQ0r9nQpSXFDh0yi/U+zkX9gcxcDI7eLKx34Fs92j/LbM9ZA960ns+"
+    "//B60iWx8="
+)
