@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 
 from leko_bookings.auth import mint_token
 from leko_bookings.settings import Settings
@@ -79,9 +79,9 @@ class Visit:
         assert self.crashes == []
 
 
-@pytest.fixture
-def visit(browser: Browser, server: str) -> Iterator[Visit]:
-    context = browser.new_context(service_workers="block")
+def guarded(context: BrowserContext, server: str) -> Visit:
+    """A new page of `context` on `server`: every request to anything else aborted and
+    recorded (`Visit.outside`), uncaught exceptions recorded (`Visit.crashes`)."""
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     seen = Visit(page, server)
@@ -96,8 +96,14 @@ def visit(browser: Browser, server: str) -> Iterator[Visit]:
 
     page.route("**/*", guard)
     page.on("pageerror", lambda error: seen.crashes.append(str(error)))
+    return seen
+
+
+@pytest.fixture
+def visit(browser: Browser, server: str) -> Iterator[Visit]:
+    context = browser.new_context(service_workers="block")
     try:
-        yield seen
+        yield guarded(context, server)
     finally:
         context.close()
 

@@ -22,7 +22,7 @@ import asyncio
 import re
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,9 +33,8 @@ import httpx
 import jwt
 import pytest
 from graphql import FieldNode, OperationDefinitionNode, build_schema, parse, validate
-from playwright.sync_api import Browser, Locator, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, expect, sync_playwright
 
-from leko_bookings.app import create_app
 from leko_bookings.auth import mint_token
 from leko_bookings.schema import sdl
 from leko_bookings.settings import Settings
@@ -43,7 +42,7 @@ from leko_bookings.ui import STATIC_DIR
 from tests.conftest import SECRET, create_pg_database, drop_pg_database, pg_url
 from tests.factories import event_json
 from tests.live_server import CLI, live_server
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, IN_CI, WAIT_MS, Visit
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, IN_CI, WAIT_MS, Visit, guarded
 from tests.test_offline_ui import EMBEDDED_URL, HTML, ORIGIN, external, references
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "calendar"
@@ -57,16 +56,6 @@ needs_chromium = pytest.mark.skipif(
 
 
 # --- served, offline, without a token ---------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(
-        Settings(jwt_secret=SECRET, database_url="sqlite://:memory:"), manage_database=False
-    )
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as c:
-        yield c
 
 
 async def test_the_page_is_served_with_its_assets_and_nothing_from_elsewhere(client):
@@ -257,21 +246,7 @@ def visits(browser: Browser, server: str) -> Iterator[Callable[..., Visit]]:
             viewport={"width": 1400, "height": 1000},
         )
         contexts.append(context)
-        context.set_default_timeout(WAIT_MS)
-        page = context.new_page()
-        seen = Visit(page, on)
-        home = urlsplit(on).netloc
-
-        def guard(route: Route) -> None:
-            if urlsplit(route.request.url).netloc == home:
-                route.continue_()
-            else:
-                seen.outside.append(route.request.url)
-                route.abort("internetdisconnected")
-
-        page.route("**/*", guard)
-        page.on("pageerror", lambda error: seen.crashes.append(str(error)))
-        return seen
+        return guarded(context, on)
 
     try:
         yield open_context

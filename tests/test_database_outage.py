@@ -24,6 +24,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -177,8 +178,12 @@ class Service:
     log: Path
 
 
-@pytest.fixture(scope="module")
-async def service(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Service]:
+@asynccontextmanager
+async def served_through_proxy(
+    folder: Path, database_timeout: float, query: str = ""
+) -> AsyncIterator[Service]:
+    """A served process on a fresh PostgreSQL database, reached through a `PgProxy` (its URL's
+    `query`, e.g. the pool size), with LEKO_DATABASE_TIMEOUT_SECONDS `database_timeout`."""
     name = f"leko_outage_{uuid.uuid4().hex[:8]}"
     await create_pg_database(name)
     direct = urlsplit(pg_url(name))._replace(query="")
@@ -187,19 +192,26 @@ async def service(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ser
         migrate_with_cli(urlunsplit(direct))
         proxy.start()
         through_proxy = direct._replace(
-            netloc=f"{direct.username}@127.0.0.1:{proxy.port}", query=f"maxsize={POOL}"
+            netloc=f"{direct.username}@127.0.0.1:{proxy.port}", query=query
         )
         env = {
             "LEKO_DATABASE_URL": urlunsplit(through_proxy),
-            "LEKO_DATABASE_TIMEOUT_SECONDS": str(TIMEOUT),
+            "LEKO_DATABASE_TIMEOUT_SECONDS": str(database_timeout),
             "LEKO_JWT_SECRET": SECRET,
         }
-        log = tmp_path_factory.mktemp("outage") / "server.log"
+        log = folder / "server.log"
         with live_server(env, "--no-migrate", log=log) as url:
             yield Service(url, urlunsplit(direct._replace(scheme="postgresql")), proxy, log)
     finally:
         proxy.stop()
         await drop_pg_database(name)
+
+
+@pytest.fixture(scope="module")
+async def service(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Service]:
+    folder = tmp_path_factory.mktemp("outage")
+    async with served_through_proxy(folder, TIMEOUT, f"maxsize={POOL}") as served:
+        yield served
 
 
 def bearer(user: uuid.UUID, role: str) -> dict[str, str]:

@@ -16,11 +16,8 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -30,17 +27,11 @@ import pytest
 from leko_bookings.resolvers import ordering, reading
 from leko_bookings.schema.endpoint import MAX_JSON_DEPTH
 from tests.conftest import (
-    SECRET,
     Users,
-    create_pg_database,
-    drop_pg_database,
-    migrate_with_cli,
-    pg_url,
 )
 from tests.factories import event_json
 from tests.graphql_errors import assert_graphql_error
-from tests.live_server import live_server
-from tests.test_database_outage import PgProxy, bearer
+from tests.test_database_outage import Service, bearer, served_through_proxy
 
 QUERY = "{ __typename }"
 BOOKINGS = '{ bookings(userId: "%s") { nodes { bookingId } } }'
@@ -237,35 +228,11 @@ async def test_other_failures_stay_masked_with_http_200(client, users: Users, mo
 TIMEOUT = 1.0  # LEKO_DATABASE_TIMEOUT_SECONDS of the served process
 
 
-@dataclass
-class Service:
-    url: str
-    proxy: PgProxy
-    log: Path
-
-
 @pytest.fixture(scope="module")
 async def service(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Service]:
     """A served process on a fresh PostgreSQL database, reached through a `PgProxy`."""
-    name = f"leko_edges_{uuid.uuid4().hex[:8]}"
-    await create_pg_database(name)
-    direct = urlsplit(pg_url(name))._replace(query="")
-    proxy = PgProxy(direct.hostname or "127.0.0.1", direct.port or 5432)
-    try:
-        migrate_with_cli(urlunsplit(direct))
-        proxy.start()
-        through_proxy = direct._replace(netloc=f"{direct.username}@127.0.0.1:{proxy.port}")
-        env = {
-            "LEKO_DATABASE_URL": urlunsplit(through_proxy),
-            "LEKO_DATABASE_TIMEOUT_SECONDS": str(TIMEOUT),
-            "LEKO_JWT_SECRET": SECRET,
-        }
-        log = tmp_path_factory.mktemp("edges") / "server.log"
-        with live_server(env, "--no-migrate", log=log) as url:
-            yield Service(url, proxy, log)
-    finally:
-        proxy.stop()
-        await drop_pg_database(name)
+    async with served_through_proxy(tmp_path_factory.mktemp("edges"), TIMEOUT) as served:
+        yield served
 
 
 async def a_query_and_a_mutation(client: httpx.AsyncClient) -> list[httpx.Response]:
