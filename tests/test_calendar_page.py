@@ -33,16 +33,17 @@ import httpx
 import jwt
 import pytest
 from graphql import FieldNode, OperationDefinitionNode, build_schema, parse, validate
-from playwright.sync_api import Browser, Locator, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, expect
 
 from leko_bookings.auth import mint_token
 from leko_bookings.schema import sdl
 from leko_bookings.settings import Settings
 from leko_bookings.ui import STATIC_DIR
+from tests import test_browser
 from tests.conftest import SECRET, create_pg_database, drop_pg_database, pg_url
 from tests.factories import event_json
 from tests.live_server import CLI, live_server
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, IN_CI, WAIT_MS, Visit, guarded
+from tests.test_browser import CHROMIUM, IN_CI, WAIT_MS, Visit, guarded
 from tests.test_offline_ui import EMBEDDED_URL, HTML, ORIGIN, external, references
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "calendar"
@@ -215,12 +216,7 @@ def server(servers: tuple[str, str]) -> str:
     return servers[0]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+browser = test_browser.browser  # the fixture: Debian's Chromium, headless, no route out
 
 
 @pytest.fixture
