@@ -45,11 +45,19 @@ def _fail(message: str) -> int:
     return 2
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
+def _migrated() -> list[str] | None:
+    """The migrations applied now, or None once it said why it gave up (the lock's timeout)."""
     try:
-        applied = asyncio.run(migrate())
+        return asyncio.run(migrate())
     except MigrationLockTimeout as exc:
-        return _fail(str(exc))
+        _fail(str(exc))
+        return None
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    applied = _migrated()
+    if applied is None:
+        return 2
     done = f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else "")
     if args.command == "serve":
         log.info("%s", done)  # a record like the server's others (LEKO_LOG_FORMAT)
@@ -123,8 +131,8 @@ def cmd_events_import(args: argparse.Namespace) -> int:
 def cmd_seed(args: argparse.Namespace) -> int:
     from leko_bookings.seed import demo_catalog
 
-    if not args.no_migrate:
-        asyncio.run(migrate())
+    if not args.no_migrate and _migrated() is None:
+        return 2
     catalog = demo_catalog(datetime.now(UTC))
     count = import_events(catalog.events)
     settings = get_settings()

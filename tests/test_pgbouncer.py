@@ -213,13 +213,16 @@ async def test_a_held_migration_lock_makes_migrate_give_up_within_the_timeout(
         with pytest.raises(MigrationLockTimeout, match="LEKO_MIGRATION_LOCK_TIMEOUT_SECONDS"):
             await migrate(bouncer.url(database, statement_cache_size=0), lock_timeout=0.5)
         assert 0.5 <= time.monotonic() - started < 0.5 + LOCK_TIMEOUT_GRACE_SECONDS
-        # The CLI, `migrate` and `serve` (which migrates first): a clear message, exit status 2.
+        # The CLI, `migrate`, `serve` and `seed` (which migrate first): a clear message, exit
+        # status 2.
         env = {
             "LEKO_DATABASE_URL": bouncer.url(database, statement_cache_size=0),
             "LEKO_MIGRATION_LOCK_TIMEOUT_SECONDS": "0.5",
         }
         port = str(free_port())
-        results = await finished(cli("migrate", env=env), cli("serve", "--port", port, env=env))
+        results = await finished(
+            cli("migrate", env=env), cli("serve", "--port", port, env=env), cli("seed", env=env)
+        )
     finally:
         await holder.close()
     for status, _, errors in results:
