@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from tortoise.contrib.fastapi import RegisterTortoise
 
-from leko_bookings import __version__, metrics, ui
+from leko_bookings import __version__, metrics, tracing, ui
 from leko_bookings.auth import Authenticator
 from leko_bookings.channels import Channel, channel_from_settings
 from leko_bookings.db import tortoise_config
@@ -91,5 +91,6 @@ def create_app(
         return JSONResponse(document)
 
     ui.install(app, base=base, graphql=GRAPHQL_PATH, sdl=sdl())  # pages that work offline
+    tracing.install(app)  # OpenTelemetry spans, when OTEL_TRACES_EXPORTER asks (tracing.py)
 
     return app

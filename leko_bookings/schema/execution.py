@@ -36,6 +36,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.types.base_scalars import DateTimeDefinition
 from strawberry.types import ExecutionContext
 
+from leko_bookings import tracing
 from leko_bookings.errors import DomainError, ErrorCode
 from leko_bookings.http import utc_instant
 from leko_bookings.schema import plans
@@ -75,6 +76,7 @@ EXTENSIONS: tuple[Callable[[], SchemaExtension], ...] = (
     lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
     lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
     OperationTelemetry,  # metrics and log fields per operation (schema/telemetry.py)
+    tracing.graphql_extension,  # a span per operation when traces are on (tracing.py)
 )
 
 
