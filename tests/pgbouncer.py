@@ -17,7 +17,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,12 +45,13 @@ class Bouncer:
     pool_mode: str
     log: Path
 
-    def url(self, database: str, **query: str | int) -> str:
-        """A `postgres://` URL of `database` through this PgBouncer, as LEKO_DATABASE_URL."""
+    def url(self, database: str, *, host: str = "127.0.0.1", **query: str | int) -> str:
+        """A `postgres://` URL of `database` through this PgBouncer (at `host`, one of the
+        addresses it listens on), as LEKO_DATABASE_URL."""
         upstream = urlsplit(PG_ADMIN_URL)
         user = upstream.username or "postgres"
         tail = f"?{urlencode(query)}" if query else ""
-        return f"postgres://{user}@127.0.0.1:{self.port}/{database}{tail}"
+        return f"postgres://{user}@{host}:{self.port}/{database}{tail}"
 
 
 def _run_as() -> str | None:
@@ -66,14 +67,23 @@ def _run_as() -> str | None:
     raise RuntimeError("running as root with neither a postgres nor a nobody user for pgbouncer")
 
 
-def _config(directory: Path, port: int, pool_mode: str, pool_size: int) -> str:
+def _config(
+    directory: Path,
+    port: int,
+    pool_mode: str,
+    pool_size: int,
+    listen: Sequence[str],
+    aliases: Mapping[str, str],
+) -> str:
     upstream = urlsplit(PG_ADMIN_URL)
+    server = f"host={upstream.hostname or '127.0.0.1'} port={upstream.port or 5432}"
+    named = "".join(f"{alias} = {server} {options}\n" for alias, options in aliases.items())
     return f"""\
 [databases]
-* = host={upstream.hostname or "127.0.0.1"} port={upstream.port or 5432}
+{named}* = {server}
 
 [pgbouncer]
-listen_addr = 127.0.0.1
+listen_addr = {",".join(listen)}
 listen_port = {port}
 unix_socket_dir =
 auth_type = trust
@@ -86,9 +96,9 @@ pidfile = {directory / "pgbouncer.pid"}
 """
 
 
-def _accepts(port: int) -> bool:
+def _accepts(host: str, port: int) -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with socket.create_connection((host, port), timeout=0.5):
             return True
     except OSError:
         return False
@@ -96,9 +106,16 @@ def _accepts(port: int) -> bool:
 
 @contextmanager
 def pgbouncer(
-    pool_mode: str = "transaction", *, pool_size: int = POOL_SIZE, start_timeout: float = 15.0
+    pool_mode: str = "transaction",
+    *,
+    pool_size: int = POOL_SIZE,
+    start_timeout: float = 15.0,
+    listen: Sequence[str] = ("127.0.0.1",),
+    aliases: Mapping[str, str] | None = None,
 ) -> Iterator[Bouncer]:
-    """A running PgBouncer in `pool_mode` in front of the harness's PostgreSQL."""
+    """A running PgBouncer in `pool_mode` in front of the harness's PostgreSQL, listening on the
+    `listen` addresses. `aliases` adds database entries (name -> PgBouncer options such as
+    `dbname=x pool_mode=session`) before the catch-all one."""
     if not PGBOUNCER.exists():
         raise RuntimeError(f"{PGBOUNCER} is missing: apt-get install pgbouncer (.ci/run does)")
     directory = Path(tempfile.mkdtemp(prefix="leko-pgbouncer-"))
@@ -106,7 +123,7 @@ def pgbouncer(
     users = {urlsplit(PG_ADMIN_URL).username or "postgres", "postgres", "root"}
     (directory / "users.txt").write_text("".join(f'"{u}" ""\n' for u in sorted(users)))
     config = directory / "pgbouncer.ini"
-    config.write_text(_config(directory, port, pool_mode, pool_size))
+    config.write_text(_config(directory, port, pool_mode, pool_size, listen, aliases or {}))
     command = [str(PGBOUNCER), "-q"]
     user = _run_as()
     if user is not None:
@@ -120,7 +137,7 @@ def pgbouncer(
     bouncer = Bouncer(port, pool_mode, directory / "pgbouncer.log")
     try:
         deadline = time.monotonic() + start_timeout
-        while not _accepts(port):  # a bounded wait for the process to come up
+        while not _accepts(listen[0], port):  # a bounded wait for the process to come up
             if proc.poll() is not None or time.monotonic() > deadline:
                 log = bouncer.log.read_text() if bouncer.log.exists() else ""
                 raise RuntimeError(f"pgbouncer did not start (exit {proc.poll()}):\n{log}")

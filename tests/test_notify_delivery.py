@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import subprocess
-import sys
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import asyncpg
 import pytest
@@ -27,6 +24,7 @@ from tests.conftest import (
     pg_url,
 )
 from tests.factories import book, create_event, gql
+from tests.notify_runs import notify_process, seed_due_notifications
 from tests.pgbouncer import pgbouncer, requires_pgbouncer
 from tests.webhook_receiver import webhook_receiver
 
@@ -86,71 +84,6 @@ async def test_failing_webhook_is_retried_with_backoff_then_failed(
         await app.state.channel.aclose()
 
 
-def _notify_process(env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "leko_bookings.cli", "notify"],
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-async def _seed_due_notifications(dsn: str, count: int, reminders: bool) -> list[tuple]:
-    """`count` due notifications: pending ones (as the order's transaction writes them) for
-    bookings a month away; or, with `reminders`, bookings starting in 30 minutes whose two 1-hour
-    reminders (athlete, coach) the runs find due and write themselves."""
-    now = datetime.now(UTC)
-    start = now + (timedelta(minutes=30) if reminders else timedelta(days=30))
-    count = count // 2 if reminders else count
-    conn = await asyncpg.connect(dsn)
-    try:
-        event_id, order_id = uuid.uuid4(), uuid.uuid4()
-        await conn.execute(
-            """INSERT INTO event (id, coach_id, sport_id, start_at, end_at, status, timeslot_id,
-               slot_start_time, slot_end_time, capacity, slot_type, age_from, age_to, duration,
-               price, price_currency, payment_method, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, 'Scheduled', $6, '10:00:00+00:00', '11:00:00+00:00',
-               $7, 'Offline', 18, 99, 60, 1000, 'RUB', 'Cash', $8, $8)""",
-            event_id,
-            uuid.uuid4(),
-            uuid.uuid4(),
-            start,
-            start + timedelta(hours=1),
-            uuid.uuid4(),
-            count,
-            now,
-        )
-        await conn.execute(
-            "INSERT INTO booking_order (id, user_id, payment_type, payment_status, created_at)"
-            " VALUES ($1, $2, 'Cash', 'Cash', $3)",
-            order_id,
-            uuid.uuid4(),
-            now,
-        )
-        bookings = [(uuid.uuid4(), uuid.uuid4(), uuid.uuid4()) for _ in range(count)]
-        await conn.executemany(
-            """INSERT INTO booking (id, order_id, event_id, user_id, coach_id, start_at, end_at,
-               status, price, price_currency, completed, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, 'Accepted', 1000, 'RUB', false, $8, $8)""",
-            [
-                (b, order_id, event_id, u, c, start, start + timedelta(hours=1), now)
-                for b, u, c in bookings
-            ],
-        )
-        if reminders:
-            return [(b, "reminder1h", who) for b, u, c in bookings for who in (u, c)]
-        await conn.executemany(
-            """INSERT INTO notification (id, booking_id, rule, recipient_id, recipient_role, status,
-               attempts, next_attempt_at, created_at)
-               VALUES ($1, $2, 'bookingCreated', $3, 'Athlete', 'Pending', 0, $4, $4)""",
-            [(uuid.uuid4(), b, u, now - timedelta(minutes=1)) for b, u, _ in bookings],
-        )
-        return []
-    finally:
-        await conn.close()
-
-
 @pytest.mark.parametrize("via", ["direct", pytest.param("pgbouncer", marks=requires_pgbouncer)])
 @pytest.mark.parametrize("reminders", [False, True], ids=["pending", "time-driven"])
 async def test_four_overlapping_runs_deliver_each_notification_exactly_once(reminders, via):
@@ -165,7 +98,7 @@ async def test_four_overlapping_runs_deliver_each_notification_exactly_once(remi
             bouncer = stack.enter_context(pgbouncer("transaction"))
             url = run_url = bouncer.url(name, maxsize=10, statement_cache_size=0)
         migrate_with_cli(url)
-        expected = await _seed_due_notifications(dsn, 2000, reminders)
+        expected = await seed_due_notifications(dsn, 2000, reminders)
         with webhook_receiver(HOOK_SECRET) as (hook, received):
             env = {
                 "LEKO_DATABASE_URL": run_url,
@@ -175,7 +108,7 @@ async def test_four_overlapping_runs_deliver_each_notification_exactly_once(remi
                 "LEKO_WEBHOOK_SECRET": HOOK_SECRET,
                 "LEKO_NOTIFY_BATCH_SIZE": "100",
             }
-            runs = [_notify_process(env) for _ in range(4)]
+            runs = [notify_process(env) for _ in range(4)]
             outputs = await asyncio.gather(
                 *(asyncio.to_thread(p.communicate, timeout=120) for p in runs)
             )

@@ -38,7 +38,7 @@ class Received:
 
 
 @contextmanager
-def webhook_receiver(secret: str) -> Iterator[tuple[str, Received]]:
+def webhook_receiver(secret: str, host: str = "127.0.0.1") -> Iterator[tuple[str, Received]]:
     received = Received(secret)
 
     class Handler(BaseHTTPRequestHandler):
@@ -61,12 +61,12 @@ def webhook_receiver(secret: str) -> Iterator[tuple[str, Received]]:
     class Server(ThreadingHTTPServer):
         request_queue_size = 512  # the listen backlog: many senders at once
 
-    server = Server(("127.0.0.1", 0), Handler)
+    server = Server((host, 0), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+        yield f"http://{host}:{server.server_address[1]}/hook", received
     finally:
         server.shutdown()
         server.server_close()
