@@ -31,16 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.live_server import free_port
+from tests.live_server import free_port, requires_program, stop_server
 
 HAPROXY = Path("/usr/sbin/haproxy")
-IN_CI = os.environ.get("CI", "").lower() == "true"
-requires_haproxy = pytest.mark.skipif(
-    not HAPROXY.exists() and not IN_CI,
-    reason="no /usr/sbin/haproxy (apt-get install haproxy); these tests always run in CI",
-)
+requires_haproxy = requires_program(HAPROXY, "haproxy")
 SERVICE_PORT = 8000
 
 
@@ -234,12 +229,7 @@ def haproxy(hosts: Hosts, *, start_timeout: float = 15.0) -> Iterator[Balancer]:
                 time.sleep(0.05)
         yield balancer
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
         shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -13,10 +13,23 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+import pytest
 
 CLI = [sys.executable, "-m", "leko_bookings.cli"]
 # Like the `settings` fixture: no rate limits unless the test's `env` sets them.
 NO_RATE_LIMITS = {"LEKO_RATE_LIMIT_PER_MINUTE": "0", "LEKO_ORDER_RATE_LIMIT_PER_MINUTE": "0"}
+
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def requires_program(path: Path, package: str) -> pytest.MarkDecorator:
+    """Skip where Debian's `package` (which installs `path`) is missing, except in CI, where
+    `.ci/run` installs it and the tests always run."""
+    return pytest.mark.skipif(
+        not path.exists() and not IN_CI,
+        reason=f"no {path} (apt-get install {package}); these tests always run in CI",
+    )
 
 
 def free_port() -> int:

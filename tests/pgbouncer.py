@@ -23,17 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-import pytest
-
 from tests.conftest import PG_ADMIN_URL
-from tests.live_server import free_port
+from tests.live_server import free_port, requires_program, stop_server
 
 PGBOUNCER = Path("/usr/sbin/pgbouncer")
-IN_CI = os.environ.get("CI", "").lower() == "true"
-requires_pgbouncer = pytest.mark.skipif(
-    not PGBOUNCER.exists() and not IN_CI,
-    reason="no /usr/sbin/pgbouncer (apt-get install pgbouncer); these tests always run in CI",
-)
+requires_pgbouncer = requires_program(PGBOUNCER, "pgbouncer")
 # Connections to PostgreSQL per database and user: fewer than the clients the tests open (two
 # workers x maxsize 20), so that server connections are really shared between clients.
 POOL_SIZE = 10
@@ -144,10 +138,5 @@ def pgbouncer(
             time.sleep(0.05)
         yield bouncer
     finally:
-        proc.terminate()  # SIGTERM: immediate shutdown
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)  # SIGTERM: PgBouncer's immediate shutdown
         shutil.rmtree(directory, ignore_errors=True)

@@ -7,7 +7,6 @@ Skipped only where /usr/bin/chromium is absent outside CI; `.ci/run` installs it
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,10 +20,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playw
 from leko_bookings.auth import mint_token
 from leko_bookings.settings import Settings
 from tests.conftest import SECRET
-from tests.live_server import live_server
+from tests.live_server import live_server, requires_program
 
 CHROMIUM = Path("/usr/bin/chromium")
-IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -37,10 +35,7 @@ CHROMIUM_ARGS = [
 ]
 WAIT_MS = 30_000
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() and not IN_CI,
-    reason="no /usr/bin/chromium (apt-get install chromium); this test always runs in CI",
-)
+pytestmark = requires_program(CHROMIUM, "chromium")
 
 
 @pytest.fixture(scope="module")

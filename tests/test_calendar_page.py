@@ -42,18 +42,15 @@ from leko_bookings.ui import STATIC_DIR
 from tests import test_browser
 from tests.conftest import SECRET, create_pg_database, drop_pg_database, pg_url
 from tests.factories import event_json
-from tests.live_server import CLI, live_server
-from tests.test_browser import CHROMIUM, IN_CI, WAIT_MS, Visit, guarded
+from tests.live_server import CLI, live_server, requires_program
+from tests.test_browser import CHROMIUM, WAIT_MS, Visit, guarded
 from tests.test_offline_ui import EMBEDDED_URL, HTML, ORIGIN, external, references
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "calendar"
 PAGE_JS = STATIC_DIR / "calendar" / "calendar.js"
 PAGE_CSS = STATIC_DIR / "calendar" / "calendar.css"
 
-needs_chromium = pytest.mark.skipif(
-    not CHROMIUM.exists() and not IN_CI,
-    reason="no /usr/bin/chromium (apt-get install chromium); this test always runs in CI",
-)
+needs_chromium = requires_program(CHROMIUM, "chromium")
 
 
 # --- served, offline, without a token ---------------------------------------------------------
