@@ -7,6 +7,10 @@ on one worker (measured by the bench: one worker at 94% of a core, the other at 
 socket per worker, the kernel assigns each connection by its address hash instead. uvicorn's
 supervisor still starts, watches and restarts the workers; only the socket each one listens on
 changes (`_Worker`).
+
+`notify_every` runs `leko-bookings notify --every SECONDS` beside the server, a process of its
+own started before the server and stopped after it: the cron a demo or a single host would
+otherwise need (notifications are delivered by notify runs only).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -84,6 +89,28 @@ def _metrics(host: str, workers: int, metrics_port: int | None) -> Iterator[None
             shutil.rmtree(folder, ignore_errors=True)
 
 
+@contextmanager
+def _notify_runs(every: float | None) -> Iterator[None]:
+    """`leko-bookings notify --every SECONDS` while the server runs (nothing when `every` is
+    None). It also stops by itself within a second once this process is gone
+    (`--stop-with-parent`): uvicorn ends a process stopped by a signal with that signal again,
+    so this block's end is not always reached."""
+    if not every:
+        yield
+        return
+    command = [sys.executable, "-m", "leko_bookings.cli", "notify", "--every", f"{every:g}"]
+    runs = subprocess.Popen([*command, "--stop-with-parent"])
+    try:
+        yield
+    finally:
+        runs.terminate()
+        try:
+            runs.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            runs.kill()
+            runs.wait()
+
+
 def run(
     app: str,
     *,
@@ -94,10 +121,12 @@ def run(
     log_config: dict[str, Any] | None = None,
     metrics_port: int | None = None,
     limits: ServerLimits | None = None,
+    notify_every: float | None = None,
 ) -> None:
     """Serve `app` (an import string of a factory) as `uvicorn.run(..., factory=True)` does,
     without uvicorn's access log (the app writes its own, `observability.py`), within `limits`
-    (server_limits.py; uvicorn's defaults without)."""
+    (server_limits.py; uvicorn's defaults without), with a notify run every `notify_every`
+    seconds when given."""
     options: dict[str, Any] = {
         "factory": True,
         "host": host,
@@ -111,7 +140,7 @@ def run(
         options["log_config"] = log_config
     if limits is not None:
         options |= limits.uvicorn_options()  # header size, keep-alive, shutdown, connections
-    with _metrics(host, workers, metrics_port):
+    with _metrics(host, workers, metrics_port), _notify_runs(notify_every):
         _run(app, options, host, port, workers)
 
 
