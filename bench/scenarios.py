@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
@@ -35,7 +35,14 @@ query Calendar($userId: UUID!, $startAt: DateTime!, $endAt: DateTime!) {
   }
 }
 """.strip()
-SCENARIOS = ("get_by_id", "month_list", "graphql_calendar", "graphql_week", "post_bookings")
+SCENARIOS = (
+    "get_by_id",
+    "month_list",
+    "graphql_calendar",
+    "graphql_week",
+    "post_bookings",
+    "post_bookings_keyed",
+)
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 POST_CONCURRENCY = 50
 MAX_ORDERS = 20_000
@@ -102,13 +109,17 @@ class Requests:
         variables = {"from": _z(start), "to": _z(end), "coachId": str(coach)}
         return self.post(athlete, "/graphql", {"query": WEEK_QUERY, "variables": variables})
 
-    def order(self, user: UUID, events: list[UUID]) -> dict[str, Any]:
+    def order(self, user: UUID, events: list[UUID], key: str | None = None) -> dict[str, Any]:
+        """An order; with `key`, sent with that Idempotency-Key (issue 17)."""
         body = {
             "userId": str(user),
             "eventIds": [str(e) for e in events],
             "paymentMethod": {"type": "Cash"},
         }
-        return self.post(user, "/v1/bookings", body)
+        request = self.post(user, "/v1/bookings", body)
+        if key is not None:
+            request["headers"] = {**request["headers"], "Idempotency-Key": key}
+        return request
 
 
 def build(data: Dataset, secret: str, concurrency: int, seed: int) -> list[Scenario]:
@@ -122,9 +133,15 @@ def build(data: Dataset, secret: str, concurrency: int, seed: int) -> list[Scena
     athletes = data.post_users[1:]
     rng.shuffle(athletes)
     orders = []  # sent in this order, each once (as many as ~40 per pool event)
+    keyed = []  # the same orders, each with a key of its own (issue 17: none is a retry)
     for i in range(min(MAX_ORDERS, 40 * len(pool))):
         size = rng.choices((1, 2, 3), (85, 12, 3))[0]
-        orders.append(req.order(athletes[i % len(athletes)], rng.sample(pool, size)))
+        user, events = athletes[i % len(athletes)], rng.sample(pool, size)
+        orders.append(req.order(user, events))
+        keyed.append(req.order(user, events, f"bench-{seed}-{i}"))
+    # One order later than `orders`: the statements of each scenario's first request are counted
+    # one after the other on the same data, and the same first order would be refused then.
+    keyed = keyed[1:] + keyed[:1]
     return [
         Scenario(
             "get_by_id",
@@ -160,6 +177,14 @@ def build(data: Dataset, secret: str, concurrency: int, seed: int) -> list[Scena
             orders,
             POST_CONCURRENCY,
             "post_bookings",
+            writes=True,
+        ),
+        Scenario(
+            "post_bookings_keyed",
+            "POST /v1/bookings with an Idempotency-Key each (pool of events)",
+            keyed,
+            POST_CONCURRENCY,
+            "post_bookings",  # against the baseline's orders without a key
             writes=True,
         ),
     ]
@@ -215,12 +240,18 @@ async def pool_state(dsn: str, data: Dataset) -> dict[str, int]:
         await conn.close()
 
 
+# The orders' Idempotency-Keys (only the bench's keyed orders write them): each run sends its
+# keys again, as new orders.
+SQL_FORGET_KEYS = "DELETE FROM idempotency_key"
+
+
 async def reset_pool(dsn: str, data: Dataset) -> None:
     conn = await asyncpg.connect(dsn)
     try:
         async with conn.transaction():
             for sql in SQL_RESET:
                 await conn.execute(sql, [e for e, _ in data.pool])
+            await conn.execute(SQL_FORGET_KEYS)
     finally:
         await conn.close()
 
@@ -329,4 +360,28 @@ async def equivalence(
         "post_bookings_accepted": await _same_order(
             service, baseline, req.order(user, [free_event]), dsn, data
         ),
+        "post_bookings_keyed_replay": await _replayed(
+            # an athlete of its own: the order limit of `user` is spent by the checks above
+            service,
+            req.order(uuid4(), [free_event], "bench-equivalence"),
+            dsn,
+            data,
+        ),
     }
+
+
+async def _replayed(
+    service: str, request: dict[str, Any], dsn: str, data: Dataset
+) -> dict[str, Any]:
+    """The service's keyed order sent twice: one order, the second answer the first's bytes,
+    marked replayed (pool reset after)."""
+    first, again = await send(service, request), await send(service, request)
+    written = await pool_state(dsn, data)
+    await reset_pool(dsn, data)
+    replayed = again.headers.get("idempotent-replayed") == "true"
+    same = again.content == first.content
+    outcome = (first.status_code, again.status_code, replayed, same, written["orders"])
+    if outcome == (201, 201, True, True, 1):
+        return verdict(True, "201, then the same bytes with Idempotent-Replayed; one order")
+    statuses = f"{first.status_code} / {again.status_code}"
+    return verdict(False, f"{statuses}, replayed {replayed}, orders {written['orders']}")

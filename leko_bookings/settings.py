@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     order_rate_limit_burst: int = Field(default=5, ge=1)
     # Seats one user may hold in events not started yet (OWASP API6); 0 disables the cap.
     max_upcoming_seats_per_user: int = Field(default=30, ge=0)
+    # How long an order's Idempotency-Key answers with its first answer (resolvers/idempotency.py);
+    # the notify run deletes expired keys.
+    idempotency_ttl_hours: int = Field(default=24, ge=1, le=24 * 365)
 
     # -- live subscriptions (GraphQL over WebSocket, issue 14) ----------------------------------
     # A direct PostgreSQL connection for LISTEN when LEKO_DATABASE_URL goes through a transaction

@@ -45,6 +45,7 @@ TABLES = (
     "event",
     "rate_bucket",
     "calendar_feed",
+    "idempotency_key",
 )
 
 

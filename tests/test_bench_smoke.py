@@ -19,7 +19,15 @@ from bench import plans
 from tests.conftest import PG_ADMIN_URL
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = {"get_by_id", "month_list", "graphql_calendar", "graphql_week", "post_bookings"}
+SCENARIOS = {
+    "get_by_id",
+    "month_list",
+    "graphql_calendar",
+    "graphql_week",
+    "post_bookings",
+    "post_bookings_keyed",  # issue 17: compared with the baseline's post_bookings
+}
+COMPARED_WITH_ANOTHER = {"graphql_calendar", "post_bookings_keyed"}  # no baseline run of its own
 
 pytestmark = pytest.mark.postgres_only
 
@@ -45,7 +53,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_every_scenario_ran_on_the_service_and_the_baseline(smoke: dict[str, Any]) -> None:
     ran = {(r["scenario"], r["target"]) for r in smoke["runs"] if r["summary"]["completed"] > 0}
     assert {(s, "service") for s in SCENARIOS} <= ran
-    assert {(s, "baseline") for s in SCENARIOS - {"graphql_calendar"}} <= ran
+    assert {(s, "baseline") for s in SCENARIOS - COMPARED_WITH_ANOTHER} <= ran
     assert {row["scenario"] for row in smoke["table"]} == SCENARIOS
     assert all(row["baseline"] is not None for row in smoke["table"])
 
@@ -54,8 +62,8 @@ def test_no_errors_and_nothing_overbooked(smoke: dict[str, Any]) -> None:
     for row in smoke["table"]:
         assert row["errors"] == 0, (row["scenario"], row["service"]["error_samples"])
         assert row["unexpected"] == 0, (row["scenario"], row["service"]["statuses"])
-    posts = [r for r in smoke["runs"] if r["scenario"] == "post_bookings"]
-    assert len(posts) == 2
+    posts = [r for r in smoke["runs"] if r["scenario"].startswith("post_bookings")]
+    assert len(posts) == 3  # the service's and the baseline's, the service's with keys
     for run in posts:
         assert run["summary"]["statuses"].get("201", 0) > 0
         assert run["db"]["overbooked_events"] == 0
@@ -74,6 +82,7 @@ def test_the_baseline_answers_what_the_service_answers(smoke: dict[str, Any]) ->
         "graphql_week",
         "post_bookings_refused",
         "post_bookings_accepted",
+        "post_bookings_keyed_replay",
     }
     assert all(c["ok"] for c in checks.values()), checks
 

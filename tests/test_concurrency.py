@@ -166,3 +166,125 @@ async def test_one_user_simultaneous_overlapping_orders_in_process(client, setti
         )
     )
     assert outcomes(responses) == Counter({"booked": 1, "conflictingUserSchedules": 7})
+
+
+# --- issue 17: one Idempotency-Key, many requests; one booking, two reschedules ---------------
+
+RESCHEDULE = """
+mutation R($id: UUID!, $eventId: UUID!) {
+  rescheduleBooking(bookingId: $id, eventId: $eventId) {
+    __typename ... on BookingRescheduled { booking { bookingId } } ... on Error { code message }
+  }
+}
+"""
+
+
+def keyed_answers(responses: list[httpx.Response]) -> set[str]:
+    """Every answer is a 201 or a 409 (with Retry-After); the 201s' orders, as a set."""
+    orders = set()
+    for r in responses:
+        if r.status_code == 409:
+            assert r.headers["retry-after"] == "1", r.headers
+            assert r.json()["errors"][0]["code"] == "tooManyRequests"
+        else:
+            assert r.status_code == 201, r.text
+            orders.add(r.json()["orderId"])
+    return orders
+
+
+async def keyed_orders(client: httpx.AsyncClient, user: uuid.UUID, event: uuid.UUID, n: int):
+    headers = {**bearer(user, "athlete"), "Idempotency-Key": f"retry-{user}"}
+    return await asyncio.gather(
+        *(
+            client.post("/v1/bookings", json=order_body(user, event), headers=headers)
+            for _ in range(n)
+        )
+    )
+
+
+@pytest.mark.postgres_only
+async def test_twenty_identical_orders_with_one_key_across_two_workers(pg_server):
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=4)
+    event = event_json(coach=uuid.uuid4(), start=start, capacity=30)
+    athlete = uuid.uuid4()
+    limits = httpx.Limits(max_connections=30)
+    async with httpx.AsyncClient(base_url=pg_server, timeout=60, limits=limits) as client:
+        await publish(client, event)
+        event_id = uuid.UUID(event["eventId"])
+        responses = await keyed_orders(client, athlete, event_id, 20)
+        orders = keyed_answers(responses)
+        assert len(orders) == 1, orders  # one order; every 201 is that one
+        mine = await client.get(
+            "/v1/bookings", params={"userId": str(athlete)}, headers=bearer(athlete, "athlete")
+        )
+        assert len(mine.json()) == 1
+        # Once answered, the key gives that order again, replayed.
+        [again] = await keyed_orders(client, athlete, event_id, 1)
+        assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
+        assert again.json()["orderId"] in orders
+
+
+async def test_identical_keyed_orders_in_process(client, settings):
+    """The same on both databases through one process."""
+    event = await create_event(settings, NOW, coach=uuid.uuid4(), start=NOW + timedelta(days=1))
+    athlete = uuid.uuid4()
+    orders = keyed_answers(await keyed_orders(client, athlete, event, 10))
+    assert len(orders) == 1
+    assert await Booking.filter(event_id=event).count() == 1
+
+
+async def _reschedule_twice_at_once(
+    client: httpx.AsyncClient, athlete: uuid.UUID, booking: str, targets: list[uuid.UUID]
+) -> list[str]:
+    answers = await asyncio.gather(
+        *(
+            client.post(
+                "/graphql",
+                json={"query": RESCHEDULE, "variables": {"id": booking, "eventId": str(t)}},
+                headers=bearer(athlete, "athlete"),
+            )
+            for t in targets
+        )
+    )
+    return sorted(a.json()["data"]["rescheduleBooking"]["__typename"] for a in answers)
+
+
+@pytest.mark.postgres_only
+async def test_two_simultaneous_reschedules_of_one_booking_one_wins(pg_server):
+    """Five athletes, each moving one booking to two events at once: for each, one move wins,
+    the other is refused; each athlete ends with one live booking."""
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=5)
+    coach = uuid.uuid4()
+    events = [event_json(coach=coach, start=start + timedelta(hours=3 * i)) for i in range(3)]
+    athletes = [uuid.uuid4() for _ in range(5)]
+    async with httpx.AsyncClient(base_url=pg_server, timeout=60) as client:
+        await publish(client, *events)
+        origin, *targets = [uuid.UUID(e["eventId"]) for e in events]
+        booked = await gather_orders(client, [(a, [origin]) for a in athletes])
+        bookings = [r.json()["bookings"][0]["bookingId"] for r in booked]
+        outcomes_ = await asyncio.gather(
+            *(
+                _reschedule_twice_at_once(client, a, b, targets)
+                for a, b in zip(athletes, bookings, strict=True)
+            )
+        )
+        assert outcomes_ == [["BookingRescheduled", "ValidationError"]] * 5
+        for athlete in athletes:
+            mine = await client.get(
+                "/v1/bookings", params={"userId": str(athlete)}, headers=bearer(athlete, "athlete")
+            )
+            statuses = sorted(b["bookingStatus"] for b in mine.json())
+            assert statuses == ["Accepted", "Canceled"], mine.json()
+
+
+async def test_two_simultaneous_reschedules_in_process(client, settings):
+    coach, athlete = uuid.uuid4(), uuid.uuid4()
+    origin, *targets = [
+        await create_event(settings, NOW, coach=coach, start=NOW + timedelta(days=1, hours=3 * i))
+        for i in range(3)
+    ]
+    [r] = await gather_orders(client, [(athlete, [origin])])
+    booking = r.json()["bookings"][0]["bookingId"]
+    outcome = await _reschedule_twice_at_once(client, athlete, booking, targets)
+    assert outcome == ["BookingRescheduled", "ValidationError"]
+    assert await Booking.filter(user_id=athlete).count() == 2

@@ -3,10 +3,11 @@
 Each example builds a fresh world (2-3 coaches, 3-4 athletes, 2-5 events of capacity 1..3,
 public, private or silent) and drives 10..25 random steps through the real transports: orders
 (REST or GraphQL), accept / reject / cancel, disputes, completed (REST or GraphQL), event
-cancellation, and the clock moving forward (every step also ticks it one second). Each answer
-is compared with what SPEC_NOTES predicts from the state before the step; after every step the
-database and the REST views are read back and `check_invariants` holds them to the booking
-rules and the state machine. The checker is a plain function, tested on hand-made states too.
+cancellation, reschedules (issue 17), and the clock moving forward (every step also ticks it one
+second). Each answer is compared with what SPEC_NOTES (and issue 17) predicts from the state
+before the step; after every step the database and the REST views are read back and
+`check_invariants` holds them to the booking rules and the state machine. The checker is a
+plain function, tested on hand-made states too.
 An explicit example (TOUR) runs first on each database and walks every move of the table.
 Hypothesis runs derandomized and without shrinking (a failing example is printed as drawn, at
 most 25 steps; add Phase.shrink locally to minimise one). `--hypothesis-show-statistics` shows
@@ -83,6 +84,8 @@ class BookingRow:
     coach: uuid.UUID
     status: BookingStatus
     completed: bool = False
+    rescheduled_to: uuid.UUID | None = None
+    rescheduled_from: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ def check_invariants(prev: Snapshot, cur: Snapshot) -> None:
     _check_shown(cur)
     _check_completed(prev, cur)
     _check_history(prev, cur)
+    _check_reschedules(prev, cur)
 
 
 def _check_moves(prev: Snapshot, cur: Snapshot) -> None:
@@ -200,6 +204,27 @@ def _check_history(prev: Snapshot, cur: Snapshot) -> None:
         assert moves[-1].target is b.status, f"{b.id} is {b.status}, history ends {moves[-1]}"
         completion = [r.action for r in mine if r.action in ("Completed", "CompletionUndone")]
         assert (completion[-1:] == ["Completed"]) == b.completed, f"{b.id}: {completion}"
+
+
+def _check_reschedules(prev: Snapshot, cur: Snapshot) -> None:
+    """(7) A rescheduled booking is Canceled and linked both ways with the booking that replaced
+    it (the same athlete's); a link, once made, never changes."""
+    for b in cur.bookings.values():
+        if b.rescheduled_to is not None:
+            assert b.status is S.Canceled, f"rescheduled booking {b.id} is {b.status}"
+            new = cur.bookings.get(b.rescheduled_to)
+            assert new is not None, f"{b.id} rescheduled to a booking that is not there"
+            assert new.rescheduled_from == b.id, f"{b.id} -> {new.id} is linked one way"
+            assert new.user == b.user, f"{b.id} rescheduled to another athlete's booking"
+        if b.rescheduled_from is not None:
+            old = cur.bookings.get(b.rescheduled_from)
+            assert old is not None, f"{b.id} rescheduled from a booking that is not there"
+            assert old.rescheduled_to == b.id, f"{old.id} -> {b.id} is linked one way"
+        before = prev.bookings.get(b.id)
+        if before is not None:
+            for link in ("rescheduled_to", "rescheduled_from"):
+                was = getattr(before, link)
+                assert was is None or was == getattr(b, link), f"{b.id} {link} changed"
 
 
 # --- Hand-made states: the checker is not vacuous --------------------------------------------
@@ -299,6 +324,19 @@ def _move_not_recorded(s: Snapshot) -> None:
     del s.history[h]
 
 
+def _rescheduled_but_live(s: Snapshot) -> None:
+    """b1 (Accepted) said to be rescheduled to b2, linked both ways: b1 should be Canceled."""
+    b1, b2 = sorted(s.bookings)[:2]
+    s.bookings[b1] = replace(s.bookings[b1], rescheduled_to=b2)
+    s.bookings[b2] = replace(s.bookings[b2], rescheduled_from=b1)
+
+
+def _linked_one_way(s: Snapshot) -> None:
+    """The canceled b3 says it was rescheduled to b1, which does not say so."""
+    b3, b1 = max(s.bookings), min(s.bookings)
+    s.bookings[b3] = replace(s.bookings[b3], rescheduled_to=b1)
+
+
 @pytest.mark.parametrize(
     "corrupt",
     [
@@ -310,6 +348,8 @@ def _move_not_recorded(s: Snapshot) -> None:
         _completed_when_canceled,
         _history_rewritten,
         _move_not_recorded,
+        _rescheduled_but_live,
+        _linked_one_way,
     ],
 )
 def test_checker_catches_violations(corrupt):
@@ -398,6 +438,13 @@ class CancelEvent:
 
 
 @dataclass(frozen=True)
+class Reschedule:
+    booking: int
+    event: int  # the event to move to
+    party: str
+
+
+@dataclass(frozen=True)
 class Advance:
     event: int  # negative: the event of a booking, from the newest
     phase: str
@@ -466,6 +513,9 @@ completions = st.builds(
     completed=st.booleans(),
     rest=st.booleans(),
 )
+reschedules = st.builds(
+    Reschedule, booking=REF, event=st.integers(0, 4), party=parties("athlete", "admin")
+)
 event_cancels = st.builds(
     CancelEvent, event=st.integers(0, 4), caller=st.sampled_from(["admin", "scheduler", "athlete"])
 )
@@ -480,6 +530,7 @@ KINDS = (
     *[disputes] * 2,
     *[resolutions] * 2,
     *[completions] * 2,
+    *[reschedules] * 2,
     event_cancels,
     *[advances] * 3,
 )
@@ -528,6 +579,13 @@ MUTATIONS = {
         "markBookingAsCompleted", f"{ID}, $done: Boolean!", "bookingId: $id, completed: $done"
     ),
     "cancelEvent": _mutation("cancelEvent", ID, "eventId: $id", shape=""),
+    "reschedule": (
+        "mutation($id: UUID!, $event: UUID!) { r: rescheduleBooking(bookingId: $id, "
+        "eventId: $event) { __typename ... on BookingRescheduled { "
+        "booking { bookingId bookingStatus rescheduledFrom } "
+        "previousBooking { bookingStatus cancellationReasonText rescheduledTo } } "
+        "... on BookingRefused { errors { eventId bookingError } } ... on Error { message } } }"
+    ),
 }
 TARGET = {
     "accept": S.Accepted,
@@ -549,6 +607,7 @@ SOURCES: dict[object, set[BookingStatus]] = {
     "resolve": {S.InDispute},
     Cancel: {S.Pending, S.Accepted},
     Complete: {S.Accepted},
+    Reschedule: {S.Pending, S.Accepted},
 }
 STATUS_CODE = {"Booking": 200, "ValidationError": 400, "ForbiddenError": 403, "NotFoundError": 404}
 
@@ -627,6 +686,29 @@ def predict_order(
     return refusals
 
 
+def predict_reschedule(
+    before: Snapshot, b: BookingRow, party: str, target: uuid.UUID
+) -> tuple[str, list[dict[str, str]] | None]:
+    """The answer issue 17 gives (and the refusals): the athlete or an admin moves a Pending or
+    Accepted booking before its event starts to another scheduled event, every booking rule
+    applying to it with the booking being moved left out."""
+    if party == "stranger":
+        return "NotFoundError", None
+    if party not in ("athlete", "admin"):
+        return "ForbiddenError", None
+    event, new = before.events[b.event], before.events[target]
+    if (
+        b.status not in (S.Pending, S.Accepted)
+        or before.now >= event.start
+        or target == b.event
+        or new.canceled
+    ):
+        return "ValidationError", None
+    others = {k: v for k, v in before.bookings.items() if k != b.id}
+    refusals = predict_order(replace(before, bookings=others), b.user, [target])
+    return ("BookingRefused", refusals) if refusals else ("BookingRescheduled", None)
+
+
 # --- Driving one example ----------------------------------------------------------------------
 
 
@@ -687,7 +769,14 @@ class Run:
             cur.events[e.id] = row
         for b in await Booking.filter(event_id__in=self.event_ids):
             cur.bookings[b.id] = BookingRow(
-                b.id, b.event_id, b.user_id, b.coach_id, b.status, b.completed
+                b.id,
+                b.event_id,
+                b.user_id,
+                b.coach_id,
+                b.status,
+                b.completed,
+                b.rescheduled_to,
+                b.rescheduled_from,
             )
         for h in await BookingHistory.filter(booking_id__in=list(cur.bookings)):
             cur.history[h.id] = HistoryRow(
@@ -714,7 +803,9 @@ class Run:
                 cur.shown[uuid.UUID(item["bookingId"])] = shown
         return cur
 
-    def pick(self, before: Snapshot, step: Move | Cancel | Complete) -> BookingRow | None:
+    def pick(
+        self, before: Snapshot, step: Move | Cancel | Complete | Reschedule
+    ) -> BookingRow | None:
         """The n-th booking from the newest (the recent ones are the likeliest to be live); a
         negative n counts among those the step could move, if any (to reach deeper states)."""
         rows = [before.bookings[b] for b in reversed(self.bookings)]
@@ -736,6 +827,10 @@ class Run:
             b = self.pick(before, step)
             if b is not None:
                 await self.change(step, b, before)
+        elif isinstance(step, Reschedule):
+            b = self.pick(before, step)
+            if b is not None:
+                await self.reschedule(step, b, before)
         elif isinstance(step, CancelEvent):
             await self.cancel_event(step, before)
         else:
@@ -826,6 +921,32 @@ class Run:
         assert r.status_code == 200, r.text
         self.read_back = r.json()
 
+    async def reschedule(self, step: Reschedule, b: BookingRow, before: Snapshot) -> None:
+        """A reschedule: the answer predicted; if it moves, the old booking Canceled and linked
+        to the new one, booked for the same athlete in the target event."""
+        target = self.event_ids[step.event % len(self.event_ids)]
+        expected, refusals = predict_reschedule(before, b, step.party, target)
+        note_event(f"Reschedule from {b.status}: {expected}")
+        answer = await self.mutate(
+            self.caller(b, step.party), "reschedule", id=str(b.id), event=str(target)
+        )
+        assert answer["__typename"] == expected, (answer, b, target, before.now)
+        if expected == "BookingRefused":
+            assert answer["errors"] == refusals
+        if expected == "BookingRescheduled":
+            new, old = answer["booking"], answer["previousBooking"]
+            initial = S.Pending if before.events[target].public is False else S.Accepted
+            assert new["bookingStatus"] == initial.value
+            assert new["rescheduledFrom"] == str(b.id)
+            assert old["rescheduledTo"] == new["bookingId"]
+            assert (old["bookingStatus"], old["cancellationReasonText"]) == (
+                "Canceled",
+                "Rescheduled",
+            )
+            linked = replace(b, status=S.Canceled, rescheduled_to=uuid.UUID(new["bookingId"]))
+            self.expected[b.id] = linked
+            self.new_events, self.orderer = [target], b.user
+
     async def patch_completed(
         self, headers: dict[str, str], booking_id: uuid.UUID, completed: bool
     ) -> dict[str, Any]:
@@ -872,6 +993,7 @@ class Run:
             )
             if not expired:  # a Pending booking at its start may be canceled by the System
                 assert (got.status, got.completed) == (want.status, want.completed), (got, want)
+                assert got.rescheduled_to == want.rescheduled_to, (got, want)
         new = [b for b in cur.bookings.values() if b.id not in before.bookings]
         assert sorted(b.event for b in new) == sorted(self.new_events)
         assert all(b.user == self.orderer for b in new), new
@@ -899,6 +1021,8 @@ TOUR = (
             EventPlan(0, 180, 2, False),
             EventPlan(1, 300, 1, True),
             EventPlan(0, 480, 3, None),
+            EventPlan(1, 600, 2, True),
+            EventPlan(0, 720, 1, False),
         ),
     ),
     [
@@ -924,6 +1048,15 @@ TOUR = (
         Advance(event=1, phase="during"),
         Order(who=0, events=(1,), rest=True),  # pastEventBookAttempt
         CancelEvent(event=1, caller="admin"),  # started: refused
+        Order(who=0, events=(3,), rest=False),  # B5 Accepted
+        Reschedule(booking=0, event=4, party="coach"),  # forbidden
+        Reschedule(booking=0, event=4, party="stranger"),  # not found
+        Reschedule(booking=0, event=1, party="athlete"),  # to a started event: refused
+        Reschedule(booking=0, event=2, party="athlete"),  # to a canceled event: invalid
+        Reschedule(booking=0, event=4, party="athlete"),  # B6 Pending (private), B5 Canceled
+        Reschedule(booking=1, event=3, party="athlete"),  # B5 already rescheduled: invalid
+        Reschedule(booking=0, event=3, party="admin"),  # B7 Accepted, B6 Canceled by System
+        Order(who=1, events=(4,), rest=True),  # B8 Pending: the freed seat of event 4
     ],
 )
 

@@ -40,6 +40,7 @@ APP_TABLES = {
     "notification",
     "rate_bucket",
     "calendar_feed",
+    "idempotency_key",
 }
 
 # What hand-written migrations add and the models cannot declare (a dialect's own types and

@@ -31,7 +31,14 @@ import httpx
 import pytest
 import yaml
 
-from leko_bookings.models import Booking, BookingHistory, Event, Notification, Order
+from leko_bookings.models import (
+    Booking,
+    BookingHistory,
+    Event,
+    IdempotencyKey,
+    Notification,
+    Order,
+)
 from leko_bookings.schema import schema
 from leko_bookings.schema.node import global_id
 from tests.conftest import NOW
@@ -201,7 +208,7 @@ async def make_world(client: httpx.AsyncClient, users: Any, settings: Any, clock
     )
 
 
-MODELS = (Event, Order, Booking, BookingHistory, Notification)
+MODELS = (Event, Order, Booking, BookingHistory, Notification, IdempotencyKey)
 
 
 async def snapshot() -> dict[str, list[dict[str, Any]]]:
@@ -399,6 +406,41 @@ NODE_Q = """query Probe($id: ID!) { node(id: $id) { id __typename
 EVENT_RESULT = """__typename ... on Event { eventId coachId } ... on Error { code message }"""
 
 
+def order_in_their_name(headers: dict[str, str] | None = None) -> Run:
+    """POST an order of the coach's free event in the athlete's name."""
+
+    async def run(w: Walker, world: World) -> list[Outcome]:
+        body = {
+            "userId": str(world.athlete),
+            "eventIds": [str(world.events[-1])],
+            "paymentMethod": {"type": "Cash"},
+        }
+        return [await w.rest("bookEvents", "POST", "/bookings", headers=headers, json=body)]
+
+    return run
+
+
+def graphql_order_in_their_name(key: str | None) -> Run:
+    """bookEvents of the coach's free event in the athlete's name (`key`: its idempotencyKey)."""
+    query = """mutation Probe($userId: UUID!, $eventIds: [UUID!]!, $key: String) {
+      bookEvents(userId: $userId, eventIds: $eventIds, paymentMethod: {type: Cash},
+                 idempotencyKey: $key) {
+        __typename ... on BookingOrder { orderId } ... on Error { code message } } }"""
+
+    async def run(w: Walker, world: World) -> list[Outcome]:
+        return [
+            await w.graphql(
+                "Mutation.bookEvents",
+                query,
+                userId=world.athlete,
+                eventIds=[world.events[-1]],
+                key=key,
+            )
+        ]
+
+    return run
+
+
 def _upsert_probe(w: Walker, world: World) -> Awaitable[list[Outcome]]:
     """Take over the coach's events: moved, given to the stranger, canceled."""
 
@@ -461,23 +503,12 @@ PROBES: list[Probe] = [
             ),
         ),
     ),
+    Probe("POST an order in the athlete's name", "bookEvents", 403, order_in_their_name()),
     Probe(
-        "POST an order in the athlete's name",
+        "POST an order in the athlete's name with an Idempotency-Key (nothing kept)",
         "bookEvents",
         403,
-        lambda w, world: _each(
-            [world.events[-1]],
-            lambda e: w.rest(
-                "bookEvents",
-                "POST",
-                "/bookings",
-                json={
-                    "userId": str(world.athlete),
-                    "eventIds": [str(e)],
-                    "paymentMethod": {"type": "Cash"},
-                },
-            ),
-        ),
+        order_in_their_name({"Idempotency-Key": "probe"}),
     ),
     Probe(
         "PATCH completed on each booking",
@@ -670,16 +701,27 @@ PROBES: list[Probe] = [
         "bookEvents in the athlete's name",
         "Mutation.bookEvents",
         "ForbiddenError",
+        graphql_order_in_their_name(None),
+    ),
+    Probe(
+        "bookEvents in the athlete's name with an idempotencyKey (nothing kept)",
+        "Mutation.bookEvents",
+        "ForbiddenError",
+        graphql_order_in_their_name("probe"),
+    ),
+    Probe(
+        "rescheduleBooking of each booking to the coach's free event",
+        "Mutation.rescheduleBooking",
+        "NotFoundError",
         lambda w, world: _each(
-            [world.events[-1]],
-            lambda e: w.graphql(
-                "Mutation.bookEvents",
-                """mutation Probe($userId: UUID!, $eventIds: [UUID!]!) {
-                  bookEvents(userId: $userId, eventIds: $eventIds, paymentMethod: {type: Cash}) {
-                    __typename ... on BookingOrder { orderId }
-                    ... on Error { code message } } }""",
-                userId=world.athlete,
-                eventIds=[e],
+            world.bookings,
+            lambda b: w.graphql(
+                "Mutation.rescheduleBooking",
+                """mutation Probe($id: UUID!, $e: UUID!) { rescheduleBooking(bookingId: $id,
+                  eventId: $e) { __typename ... on BookingRescheduled { booking { bookingId } }
+                  ... on Error { code message } } }""",
+                id=b,
+                e=world.events[-1],
             ),
         ),
     ),

@@ -16,6 +16,11 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from leko_bookings.app import create_app
 from leko_bookings.rest_compat.openapi import ADDED_RESPONSES, CONTRACT
+from leko_bookings.rest_compat.responses import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    KEYED_OPERATION,
+    KEYED_ORDER_RESPONSES,
+)
 from leko_bookings.schema import SDL_FILE, schema, sdl
 from leko_bookings.settings import Settings
 from tests.conftest import SECRET
@@ -80,13 +85,19 @@ async def served(client) -> dict[str, Any]:
     return response.json()
 
 
+def without_key_header(op: dict[str, Any]) -> dict[str, Any]:
+    """An operation as served, but the Idempotency-Key header the service documents (issue 17)."""
+    parameters = [p for p in op.get("parameters", []) if p != IDEMPOTENCY_KEY_PARAMETER]
+    return {**op, "parameters": parameters} if "parameters" in op else op
+
+
 async def test_served_document_carries_every_contract_operation(served):
     contract = load_contract()
     expected, actual = operations(contract), operations(served)
     assert expected, "the contract has no operations?"
     assert set(expected) <= set(actual)
     for key, op in expected.items():
-        got = actual[key]
+        got = without_key_header(actual[key])
         assert got["operationId"] == op["operationId"]
         params = [
             {f: resolve(contract, p).get(f) for f in ("name", "in", "required", "schema")}
@@ -110,12 +121,20 @@ async def test_served_document_adds_the_error_responses(served):
     contract = load_contract()
     expected = operations(contract)
     assert set(ADDED_RESPONSES) == {"401", "403", "413", "429", "503"}
+    keyed = (KEYED_OPERATION[1], KEYED_OPERATION[0])
     for key, op in operations(served).items():
+        added = {**ADDED_RESPONSES, **(KEYED_ORDER_RESPONSES if key == keyed else {})}
         codes = set(op["responses"])
-        assert codes == set(expected[key]["responses"]) | set(ADDED_RESPONSES), key
-        for code in set(ADDED_RESPONSES) - set(expected[key]["responses"]):
+        assert codes == set(expected[key]["responses"]) | set(added), key
+        for code in set(added) - set(expected[key]["responses"]):
             body = op["responses"][code]["content"]["application/json"]
             assert body["schema"] == ERRORS_REF, (key, code)
+
+
+async def test_only_the_order_documents_the_idempotency_key(served):
+    for key, op in operations(served).items():
+        documented = IDEMPOTENCY_KEY_PARAMETER in op.get("parameters", [])
+        assert documented == (key == (KEYED_OPERATION[1], KEYED_OPERATION[0])), key
 
 
 async def test_served_components_are_the_contracts(served):
@@ -285,8 +304,9 @@ def test_graphql_uses_the_contracts_names(gql_types):
 
     assert {"userId", "eventId", "startAt", "endAt"} <= set(args(gql_types, "Query", "bookings"))
     book = args(gql_types, "Mutation", "bookEvents")
-    assert set(book) == {"userId", "eventIds", "paymentMethod"}
-    assert set(book) == set(schemas["BookEventRequest"]["properties"])
+    assert set(book) == {"userId", "eventIds", "paymentMethod", "idempotencyKey"}
+    assert set(book) - {"idempotencyKey"} == set(schemas["BookEventRequest"]["properties"])
+    assert book["idempotencyKey"] == "String"  # issue 17: POST /bookings's header
     assert book["eventIds"] == "[UUID!]!"
     assert args(gql_types, "Mutation", "upsertEvents") == {"events": "[EventInput!]!"}
     assert set(fields(gql_types, "EventInput")) == {

@@ -11,6 +11,7 @@ from leko_bookings.models.enums import (
     Eligibility,
     EventStatus,
     HistoryAction,
+    IdempotencyState,
     Level,
     NotificationStatus,
     OrderStatus,
@@ -22,6 +23,7 @@ from leko_bookings.models.enums import (
 )
 from leko_bookings.models.event import Event
 from leko_bookings.models.history import BookingHistory
+from leko_bookings.models.idempotency import IdempotencyKey
 from leko_bookings.models.notification import Notification
 from leko_bookings.models.order import Order
 from leko_bookings.models.rate_bucket import RateBucket
@@ -39,6 +41,8 @@ __all__ = [
     "Event",
     "EventStatus",
     "HistoryAction",
+    "IdempotencyKey",
+    "IdempotencyState",
     "Level",
     "Notification",
     "NotificationStatus",

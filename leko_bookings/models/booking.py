@@ -41,6 +41,10 @@ class Booking(Model):
     dismissed_at = fields.DatetimeField(null=True)
     dispute_reason: str | None = fields.TextField(null=True)
     dispute_resolution: str | None = fields.TextField(null=True)
+    # A reschedule (resolvers/reschedule.py) links the booking it canceled and the one it made,
+    # both ways; not foreign keys: both are the same athlete's and go together when erased.
+    rescheduled_to = fields.UUIDField(null=True)
+    rescheduled_from = fields.UUIDField(null=True)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
 

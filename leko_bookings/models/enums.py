@@ -96,6 +96,7 @@ class HistoryAction(StrEnum):
     Dismissed = "Dismissed"
     CoachErased = "CoachErased"
     Moved = "Moved"  # its event's time (or coach) changed
+    Rescheduled = "Rescheduled"  # moved to another event: Canceled here, a new booking there
 
 
 class NotificationStatus(StrEnum):
@@ -108,3 +109,10 @@ class NotificationStatus(StrEnum):
 class RecipientRole(StrEnum):
     Athlete = "Athlete"
     Coach = "Coach"
+
+
+class IdempotencyState(StrEnum):
+    """An Idempotency-Key's request: still being answered, or answered (its answer kept)."""
+
+    Processing = "Processing"
+    Completed = "Completed"

@@ -4,7 +4,8 @@ As an athlete, their bookings go with their orders, notes, disputes and history.
 the athletes' bookings stay theirs but lose every trace of the coach: the coach id becomes the
 nil UUID on those bookings and on the coach's events, notes are cleared, the events become
 Canceled, and bookings still ahead are canceled by the system. As an actor in other bookings'
-histories, they become anonymous. Their calendar feed is deleted.
+histories, they become anonymous. Their calendar feed is deleted, and every Idempotency-Key
+naming them (theirs, those of orders for them, those whose kept answer shows them).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import SYSTEM, entry, record
 from leko_bookings.store import erasure as erasure_rows
 from leko_bookings.store import events as event_rows
+from leko_bookings.store import idempotency as key_rows
 from leko_bookings.store.locks import lock_user
 
 NIL = erasure_rows.NIL
@@ -62,5 +64,6 @@ async def erase_user(ctx: Context, current_user_id: UUID, user_id: UUID | None =
         remaining = await erasure_rows.coached(target)
         await erasure_rows.anonymise(target, ctx.now)
         await rate_limits.forget(target)  # the keys of their rate buckets hold their id
+        await key_rows.erase(target)  # their orders' Idempotency-Keys and kept answers
         await record([entry(b, ctx, SYSTEM, HistoryAction.CoachErased) for b in remaining])
     return Erasure(target, held.own_bookings, len(held.coached_bookings), len(events))

@@ -23,6 +23,7 @@ class Trigger(StrEnum):
     booking_created = "bookingCreated"  # event-driven: the order's transaction
     pending_approval = "pendingApproval"  # event-driven: a booking created Pending
     booking_canceled = "bookingCanceled"  # event-driven: the cancel's transaction
+    booking_rescheduled = "bookingRescheduled"  # event-driven: the reschedule's transaction
     pending_expired = "pendingExpired"  # the notify run cancels a Pending booking at its start
     before_start = "beforeStart"  # time-driven: `minutes` before the start
     after_end = "afterEnd"  # time-driven: `minutes` after the end, while not completed
@@ -59,6 +60,13 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         name="bookingCanceled",
         trigger=Trigger.booking_canceled,
         recipients=(Recipient.other_party,),
+    ),
+    # To the coach of the new booking, and to the old one's when another coach's (both
+    # bookings queue it; resolvers/reschedule.py).
+    Rule(
+        name="bookingRescheduled",
+        trigger=Trigger.booking_rescheduled,
+        recipients=(Recipient.coach,),
     ),
     # Sent from 24 h before until 12 h before; later it would no longer be "tomorrow".
     Rule(

@@ -7,6 +7,7 @@
    failed and visible; or expired when their moment has passed.
 3. Time-driven notifications due now are written, delivered and recorded in one transaction per
    batch of bookings; a run writing the same rows at once waits and then skips them (unique key).
+4. Orders' Idempotency-Keys past their expiry are deleted (resolvers/idempotency.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from leko_bookings import metrics
 from leko_bookings.auth import Role
 from leko_bookings.channels import Channel, Message
 from leko_bookings.models import CanceledByRole, NotificationStatus
+from leko_bookings.resolvers import idempotency
 from leko_bookings.resolvers.access import require_roles
 from leko_bookings.resolvers.cancellation import cancel_by_system
 from leko_bookings.resolvers.context import Context
@@ -43,6 +45,7 @@ class NotifySummary:
     retried: int = 0
     failed: int = 0
     expired: int = 0
+    purged_idempotency_keys: int = 0
 
 
 async def expire_pending_bookings(ctx: Context, batch: int) -> int:
@@ -165,7 +168,8 @@ async def deliver_due(ctx: Context, channel: Channel, summary: NotifySummary) ->
 
 
 async def notify_bookings(ctx: Context, channel: Channel) -> NotifySummary:
-    """One run: expire pending bookings, deliver what is claimable, then what is due now."""
+    """One run: expire pending bookings, deliver what is claimable, then what is due now; purge
+    expired Idempotency-Keys."""
     require_roles(ctx, Role.scheduler, Role.admin)
     batch = ctx.settings.notify_batch_size
     summary = NotifySummary()
@@ -181,4 +185,5 @@ async def notify_bookings(ctx: Context, channel: Channel) -> NotifySummary:
             summary.claimed += len(live) + len(expired)
             await _deliver(ctx, channel, live, expired, summary)
     await deliver_due(ctx, channel, summary)
+    summary.purged_idempotency_keys = await idempotency.purge_expired(ctx)
     return summary

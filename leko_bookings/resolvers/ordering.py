@@ -6,6 +6,8 @@ The overbooking rule, the schedule-conflict rule and every other rule of an orde
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable
+from typing import TypeVar
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,11 +25,12 @@ from leko_bookings.models import (
     PaymentStatus,
     PaymentType,
 )
-from leko_bookings.resolvers import rate_limits
+from leko_bookings.resolvers import idempotency, rate_limits
 from leko_bookings.resolvers.access import ensure_acts_for
 from leko_bookings.resolvers.common import overlaps
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import actor_of, entry, record
+from leko_bookings.resolvers.idempotency import Claim, IdempotencyKeyInUse, Keyed, Replayed
 from leko_bookings.resolvers.notification_rules import Trigger
 from leko_bookings.resolvers.outbox import enqueue
 from leko_bookings.resolvers.seats import (
@@ -44,6 +47,8 @@ from leko_bookings.store import orders as order_rows
 from leko_bookings.store.events import Commitments
 from leko_bookings.store.locks import lock_user
 from leko_bookings.store.views import OrderView
+
+PlacedOrKept = OrderView | Replayed
 
 
 class PaymentMethodInput(BaseModel):
@@ -143,31 +148,104 @@ def _over_seat_cap(
     return [EventRefusal(e.id, BookingError.overbooked) for e in beyond], why
 
 
-async def book_events(ctx: Context, data: BookEventsInput) -> OrderView:
-    """Book every requested event or none; one transaction, rows locked, refusals per event.
-    Each order request is counted in the metrics: accepted, or refused and why."""
+def booking_refusals(
+    ctx: Context, user_id: UUID, requested: list[Event], commitments: Commitments
+) -> tuple[list[EventRefusal], str]:
+    """Every booking rule over the requested events (rows locked, `commitments` read after the
+    locks): the refused ones in request order (empty: all may be booked), and why the seat cap
+    refused some (or "")."""
+    refusals = _refusals(ctx, user_id, requested, commitments)
+    over_cap, why = _over_seat_cap(ctx, requested, refusals, commitments.upcoming)
+    by_event = {r.event_id: r for r in [*refusals, *over_cap]}
+    return [by_event[e.id] for e in requested if e.id in by_event], why
+
+
+def new_booking(
+    ctx: Context, order_id: UUID, event: Event, user_id: UUID, rescheduled_from: UUID | None = None
+) -> Booking:
+    """A booking of `event` in an order, its status by the event's slot."""
+    return Booking(
+        id=uuid4(),
+        order_id=order_id,
+        event=event,
+        user_id=user_id,
+        coach_id=event.coach_id,
+        start_at=event.start_at,
+        end_at=event.end_at,
+        status=initial_status(event),
+        price=event.price,
+        price_currency=event.price_currency,
+        completed=False,
+        rescheduled_to=None,
+        rescheduled_from=rescheduled_from,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+    )
+
+
+T = TypeVar("T")
+
+
+async def _counted(placing: Awaitable[T]) -> T:
+    """Each order request is counted in the metrics: accepted, or refused and why. A kept answer
+    given again, or a key still in use (409), places no order and is not counted."""
     try:
-        order = await _book_events(ctx, data)
+        placed = await placing
+    except IdempotencyKeyInUse:
+        raise
     except Exception as exc:
         metrics.count_order(exc)
         raise
-    metrics.count_order()
-    return order
+    if not isinstance(placed, Replayed):
+        metrics.count_order()
+    return placed
+
+
+async def book_events(ctx: Context, data: BookEventsInput) -> OrderView:
+    """Book every requested event or none; one transaction, rows locked, refusals per event."""
+    return await _counted(_book_events(ctx, data))
+
+
+async def book_events_once(ctx: Context, data: BookEventsInput, keyed: Keyed) -> PlacedOrKept:
+    """`book_events` with an Idempotency-Key (resolvers/idempotency.py): the order placed and
+    its answer kept, or the answer kept for the key given again (`Replayed`). The rate limit and
+    the request's own checks come first: their refusals keep nothing."""
+    return await _counted(_book_events_once(ctx, data, keyed))
 
 
 async def _book_events(ctx: Context, data: BookEventsInput) -> OrderView:
     _check_request(ctx, data)
     await rate_limits.take_order(ctx)  # in a statement of its own: refused orders count too
+    return await _place(ctx, data, None)
+
+
+async def _book_events_once(ctx: Context, data: BookEventsInput, keyed: Keyed) -> PlacedOrKept:
+    _check_request(ctx, data)
+    idempotency.check_key(keyed.key)
+    await rate_limits.take_order(ctx)
+    body = idempotency.fingerprint(data.model_dump(mode="json", by_alias=True))
+    held = await idempotency.claim(ctx, keyed, body, data.user_id)
+    if isinstance(held, Replayed):
+        return held
+    try:
+        return await _place(ctx, data, held)
+    except OrderRefused as refusal:
+        await idempotency.refused(held, refusal)
+        raise
+    except Exception:
+        await idempotency.release(held)  # nothing kept: the key may be used again
+        raise
+
+
+async def _place(ctx: Context, data: BookEventsInput, held: Claim | None) -> OrderView:
+    """The order's transaction; with a claimed key, its answer is kept in it."""
     async with in_transaction() as conn:
         await lock_user(conn, data.user_id)
         events = await _load_events(data)
         requested = [events[i] for i in data.event_ids]
         commitments = await event_rows.commitments(data.user_id, requested, SEAT_HOLDING, ctx.now)
-        refusals = _refusals(ctx, data.user_id, requested, commitments)
-        over_cap, why = _over_seat_cap(ctx, requested, refusals, commitments.upcoming)
-        if refusals or over_cap:
-            by_event = {r.event_id: r for r in [*refusals, *over_cap]}
-            refusals = [by_event[e] for e in data.event_ids if e in by_event]  # request order
+        refusals, why = booking_refusals(ctx, data.user_id, requested, commitments)
+        if refusals:
             n, total = len(refusals), len(requested)
             raise OrderRefused(
                 f"{n} of the {total} requested events cannot be booked; nothing was booked.{why}",
@@ -182,24 +260,7 @@ async def _book_events(ctx: Context, data: BookEventsInput) -> OrderView:
             created_at=ctx.now,
         )
         await order_rows.create(order)
-        bookings = [
-            Booking(
-                id=uuid4(),
-                order=order,
-                event=event,
-                user_id=data.user_id,
-                coach_id=event.coach_id,
-                start_at=event.start_at,
-                end_at=event.end_at,
-                status=initial_status(event),
-                price=event.price,
-                price_currency=event.price_currency,
-                completed=False,
-                created_at=ctx.now,
-                updated_at=ctx.now,
-            )
-            for event in requested
-        ]
+        bookings = [new_booking(ctx, order.id, event, data.user_id) for event in requested]
         await booking_rows.create(bookings)
         booked = actor_of(
             ctx, Party.athlete if ctx.principal.user_id == data.user_id else Party.admin
@@ -210,5 +271,13 @@ async def _book_events(ctx: Context, data: BookEventsInput) -> OrderView:
         await enqueue(ctx, Trigger.booking_created, bookings)
         pending = [b for b in bookings if b.status is BookingStatus.Pending]
         await enqueue(ctx, Trigger.pending_approval, pending)
-    views = await booking_rows.views_of(list(zip(bookings, requested, strict=True)), SEAT_HOLDING)
+        if held is not None:  # the answer is kept with the order, or neither is written
+            placed = await _shown(order, bookings, requested)
+            await idempotency.complete(held, placed)
+            return placed
+    return await _shown(order, bookings, requested)
+
+
+async def _shown(order: Order, bookings: list[Booking], events: list[Event]) -> OrderView:
+    views = await booking_rows.views_of(list(zip(bookings, events, strict=True)), SEAT_HOLDING)
     return order_view(order_rows.record_of(order), views)

@@ -10,12 +10,15 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, BeforeValidator, StrictBool, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from leko_bookings.errors import OrderRefused
 from leko_bookings.http import check_traceparent, current_principal, resolver_context
-from leko_bookings.resolvers import erasure, notify, ordering, reading, records
+from leko_bookings.resolvers import erasure, idempotency, notify, ordering, reading, records
 from leko_bookings.resolvers.common import PageRequest
 from leko_bookings.resolvers.context import Context
+from leko_bookings.rest_compat.errors import error_response
 from leko_bookings.rest_compat.responses import BOOK_EVENT_ERRORS, ERROR, ERRORS, error_responses
 from leko_bookings.rest_compat.serialize import Json, booking_json, order_json
+from leko_bookings.store.views import OrderView
 
 
 def _plus_from_query(value: Any) -> Any:
@@ -57,10 +60,50 @@ async def _method_not_allowed(request: Request) -> Response:
 router.add_route("/bookings/notify", _method_not_allowed, methods=["GET"], include_in_schema=False)
 
 
+class _Answers:
+    """The bytes this transport answers an order and a refusal with, kept with the key; an
+    order's are rendered once, for the key and for the answer."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.order_bytes: bytes | None = None
+
+    def order(self, view: OrderView) -> bytes:
+        self.order_bytes = bytes(Json(order_json(view)).body)
+        return self.order_bytes
+
+    def refusal(self, refusal: OrderRefused) -> bytes:
+        return bytes(error_response(self.request, refusal).body)
+
+
+async def _replayed(ctx: Context, request: Request, kept: idempotency.Replayed) -> Response:
+    """A key's kept answer again: the bytes first sent; for a key first used over GraphQL (no
+    bytes kept), the refusal, or the order as it is now."""
+    headers = {idempotency.REPLAYED_HEADER: "true"}
+    if kept.body is not None:
+        return Response(kept.body, kept.status_code, headers, media_type="application/json")
+    if kept.refusal is not None:
+        return error_response(request, kept.refusal, headers)
+    view = await idempotency.replayed_order(ctx, kept)
+    return Json(order_json(view), status_code=201, headers=headers)
+
+
 @router.post("/bookings", status_code=201, responses=error_responses({400: BOOK_EVENT_ERRORS}))
-async def book_events(ctx: RestCtx, body: ordering.BookEventsInput) -> Json:
-    view = await ordering.book_events(ctx, body)
-    return Json(order_json(view), status_code=201)
+async def book_events(
+    ctx: RestCtx,
+    request: Request,
+    body: ordering.BookEventsInput,
+    key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Response:
+    if key is None:
+        return Json(order_json(await ordering.book_events(ctx, body)), status_code=201)
+    answers = _Answers(request)
+    keyed = idempotency.Keyed(key, idempotency.Rendering(answers.order, answers.refusal))
+    placed = await ordering.book_events_once(ctx, body, keyed)
+    if isinstance(placed, idempotency.Replayed):
+        return await _replayed(ctx, request, placed)
+    assert answers.order_bytes is not None  # rendered once, when kept with the order
+    return Response(answers.order_bytes, 201, media_type="application/json")
 
 
 @router.get("/bookings/orders", responses=error_responses({400: ERRORS}))

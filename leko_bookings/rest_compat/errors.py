@@ -79,6 +79,9 @@ def error_response(
     else:
         body = {"errors": [entry]}
     all_headers = error_headers(request, error) | dict(headers or {})
+    retry_after = getattr(error, "retry_after", None)  # e.g. an Idempotency-Key still in use
+    if retry_after is not None:
+        all_headers.setdefault("Retry-After", str(retry_after))
     return JSONResponse(body, status_code=status, headers=all_headers)
 
 

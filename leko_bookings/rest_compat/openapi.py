@@ -14,7 +14,13 @@ from typing import Any
 
 import yaml
 
-from leko_bookings.rest_compat.responses import ADDED_RESPONSES, ERRORS
+from leko_bookings.rest_compat.responses import (
+    ADDED_RESPONSES,
+    ERRORS,
+    IDEMPOTENCY_KEY_PARAMETER,
+    KEYED_OPERATION,
+    KEYED_ORDER_RESPONSES,
+)
 
 CONTRACT = Path(__file__).with_name("contract.yaml")
 ERRORS_REF = {"$ref": ERRORS}
@@ -32,6 +38,10 @@ def contract() -> dict[str, Any]:
     return yaml.safe_load(CONTRACT.read_text(encoding="utf-8"))
 
 
+def _errors(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ERRORS_REF}}}
+
+
 def served_document(base_path: str, source: dict[str, Any] | None = None) -> dict[str, Any]:
     doc = copy.deepcopy(source if source is not None else contract())
     doc["servers"] = [
@@ -42,12 +52,13 @@ def served_document(base_path: str, source: dict[str, Any] | None = None) -> dic
         for operation in item.values():
             responses = operation.setdefault("responses", {})
             for code, description in ADDED_RESPONSES.items():
-                responses.setdefault(
-                    code,
-                    {
-                        "description": description,
-                        "content": {"application/json": {"schema": ERRORS_REF}},
-                    },
-                )
+                responses.setdefault(code, _errors(description))
+    path, method = KEYED_OPERATION
+    keyed = doc["paths"][path][method]
+    keyed.setdefault("parameters", []).append(copy.deepcopy(IDEMPOTENCY_KEY_PARAMETER))
+    for code, description in KEYED_ORDER_RESPONSES.items():
+        keyed["responses"].setdefault(code, _errors(description))
+    retry = {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}
+    keyed["responses"]["409"]["headers"] = {"Retry-After": retry}
     doc["components"]["schemas"]["BookingOrder"]["properties"]["status"] = ORDER_STATUS
     return doc

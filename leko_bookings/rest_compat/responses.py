@@ -29,6 +29,36 @@ ADDED_RESPONSES: dict[str, str] = {
     "503": "The database (or the token keys) cannot be reached right now; retry.",
 }
 
+# POST /bookings's Idempotency-Key (issue 17, resolvers/idempotency.py): the header, and the
+# answers it adds to that operation (each an `Errors`), as the served document shows them.
+KEYED_OPERATION = ("/bookings", "post")
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Makes the order safe to retry (draft-ietf-httpapi-idempotency-key-header): 1 to 255 "
+        "printable ASCII characters, unique per order, scoped to the token's subject. The first "
+        "answer (201, or 400 with bookingErrors) is kept for LEKO_IDEMPOTENCY_TTL_HOURS (24) with "
+        "a fingerprint of the body; the same key with the same body answers it again, byte for "
+        "byte, with the header `Idempotent-Replayed: true`, and books nothing. Other answers are "
+        "not kept. Without the header nothing changes."
+    ),
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": "^[\\x21-\\x7E]([\\x20-\\x7E]*[\\x21-\\x7E])?$",
+    },
+}
+KEYED_ORDER_RESPONSES: dict[str, str] = {
+    "409": (
+        "Idempotency-Key: a request with this key is still being processed; retry after the "
+        "seconds in Retry-After to get its answer."
+    ),
+    "422": "Idempotency-Key: the key was used for an order with a different body.",
+}
+
 Responses = dict[int | str, dict[str, Any]]
 
 

@@ -14,13 +14,21 @@ from leko_bookings.schema.lookup import LookupQuery
 from leko_bookings.schema.mutations import Mutation as OrderingMutation
 from leko_bookings.schema.notifications import NotificationMutation, NotificationQuery
 from leko_bookings.schema.queries import Query as BookingQuery
+from leko_bookings.schema.reschedule import RescheduleMutation
 from leko_bookings.schema.subscriptions import Subscription
 
 SDL_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 
 Query = merge_types("Query", (BookingQuery, NotificationQuery, LookupQuery, EventQuery))
 Mutation = merge_types(
-    "Mutation", (OrderingMutation, LifecycleMutation, NotificationMutation, CalendarFeedMutation)
+    "Mutation",
+    (
+        OrderingMutation,
+        LifecycleMutation,
+        RescheduleMutation,
+        NotificationMutation,
+        CalendarFeedMutation,
+    ),
 )
 
 schema = make_schema(Query, Mutation, subscription=Subscription)

@@ -10,6 +10,13 @@ import strawberry
 from pydantic.alias_generators import to_camel
 
 from leko_bookings.resolvers import catalog, ordering
+from leko_bookings.resolvers.idempotency import (
+    REPLAYED_HEADER,
+    IdempotencyKeyInUse,
+    Keyed,
+    Replayed,
+    replayed_order,
+)
 from leko_bookings.schema.context import Info
 from leko_bookings.schema.errors import (
     BookingRefused,
@@ -36,6 +43,22 @@ UpsertEventsResult = Annotated[
 ]
 
 
+KEY = (
+    "Makes the order safe to retry (as POST /bookings's Idempotency-Key header): 1 to 255 "
+    "printable ASCII characters, the caller's own. The same key with the same order answers the "
+    "first answer again (the order as it is now, or the same BookingRefused) and books nothing, "
+    "with the HTTP header Idempotent-Replayed: true; with another order: a GraphQL error (code "
+    "validation, status 422); while the first is still being answered: a GraphQL error (code "
+    "tooManyRequests, status 409, retryAfter)."
+)
+
+
+def _answer_header(info: Info, name: str, value: str) -> None:
+    response = info.context.response
+    if response is not None:  # over HTTP
+        response.headers[name] = value
+
+
 def _contract_names(value: Any) -> Any:
     """Input field names as the contract and the import file spell them (camelCase)."""
     if isinstance(value, dict):
@@ -52,7 +75,9 @@ class Mutation:
         user_id: UUID,
         event_ids: list[UUID],
         payment_method: PaymentMethodInput,
+        idempotency_key: Annotated[str | None, strawberry.argument(description=KEY)] = None,
     ) -> BookEventsResult:
+        ctx = info.context.ctx
         data = ordering.BookEventsInput(
             user_id=user_id,
             event_ids=event_ids,
@@ -60,7 +85,19 @@ class Mutation:
                 type=payment_method.type, method_id=payment_method.method_id
             ),
         )
-        return BookingOrder.of(await ordering.book_events(info.context.ctx, data))
+        if idempotency_key is None:
+            return BookingOrder.of(await ordering.book_events(ctx, data))
+        try:
+            placed = await ordering.book_events_once(ctx, data, Keyed(idempotency_key))
+        except IdempotencyKeyInUse as busy:
+            _answer_header(info, "Retry-After", str(busy.retry_after))
+            raise
+        if isinstance(placed, Replayed):
+            _answer_header(info, REPLAYED_HEADER, "true")
+            if placed.refusal is not None:
+                raise placed.refusal
+            return BookingOrder.of(await replayed_order(ctx, placed))
+        return BookingOrder.of(placed)
 
     @strawberry.mutation(
         description="Create or replace catalog events by eventId (admin, scheduler)."

@@ -28,6 +28,9 @@ class NotifySummary:
     retried: int
     failed: int
     expired: int
+    purged_idempotency_keys: int = strawberry.field(
+        description="Orders' Idempotency-Keys deleted: past LEKO_IDEMPOTENCY_TTL_HOURS."
+    )
 
 
 NotifyResult = Annotated[NotifySummary | ForbiddenError, strawberry.union("NotifyResult")]
@@ -112,6 +115,7 @@ class NotificationMutation:
             retried=done.retried,
             failed=done.failed,
             expired=done.expired,
+            purged_idempotency_keys=done.purged_idempotency_keys,
         )
 
     @strawberry.mutation(description="Mark some of the caller's notifications read.")

@@ -219,6 +219,14 @@ class Booking(Node):
     order: BookingOrder = strawberry.field(
         resolver=_order, description="The order this booking belongs to."
     )
+    rescheduled_to: UUID | None = strawberry.field(
+        description="The bookingId of the booking that replaced this one when it was rescheduled "
+        "(this one is then Canceled); null when it was not."
+    )
+    rescheduled_from: UUID | None = strawberry.field(
+        description="The bookingId of the booking this one replaced by a reschedule; null when "
+        "it replaced none."
+    )
 
     @classmethod
     def of(cls, b: BookingView) -> Booking:
@@ -247,6 +255,8 @@ class Booking(Node):
             service_cardinality=b.service_cardinality,
             timeslot=event.timeslot,
             event=event,
+            rescheduled_to=b.rescheduled_to,
+            rescheduled_from=b.rescheduled_from,
         )
 
 

@@ -64,6 +64,8 @@ BOOKING_COLUMNS = (
     "dismissed_at",
     "dispute_reason",
     "dispute_resolution",
+    "rescheduled_to",
+    "rescheduled_from",
 )
 """The columns a booking's read model is made of, in the order `_view_of_values` takes."""
 
@@ -89,6 +91,8 @@ def _view_of_values(values: Sequence[Any], event: EventView, rank: int | None) -
         dismissed_at,
         dispute_reason,
         dispute_resolution,
+        rescheduled_to,
+        rescheduled_from,
     ) = values
     return BookingView(
         booking_id,
@@ -110,6 +114,8 @@ def _view_of_values(values: Sequence[Any], event: EventView, rank: int | None) -
         dispute_resolution,
         event,
         rank,
+        rescheduled_to,
+        rescheduled_from,
     )
 
 

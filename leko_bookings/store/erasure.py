@@ -18,6 +18,7 @@ from leko_bookings.models import (
     Notification,
     Order,
 )
+from leko_bookings.store import idempotency
 from leko_bookings.store.events import next_revision
 from leko_bookings.store.sql import Params, as_uuid
 from leko_bookings.store.views import NIL
@@ -33,6 +34,7 @@ class Held:
     orders: bool
     told: bool  # a notification's recipient
     feed: bool  # a calendar feed
+    keys: bool  # an order's Idempotency-Key, theirs or for them
 
     @property
     def anything(self) -> bool:
@@ -43,6 +45,7 @@ class Held:
             or self.orders
             or self.told
             or self.feed
+            or self.keys
         )
 
 
@@ -54,6 +57,7 @@ async def held_of(user_id: UUID) -> Held:
         orders=await Order.filter(user_id=user_id).exists(),
         told=await Notification.filter(recipient_id=user_id).exists(),
         feed=await CalendarFeed.filter(user_id=user_id).exists(),
+        keys=await idempotency.held_of(user_id),
     )
 
 

@@ -82,6 +82,9 @@ class BookingView:
     dispute_resolution: str | None
     event: EventView
     service_cardinality: int | None
+    # A reschedule's links (the booking that replaced this one, the one this one replaced).
+    rescheduled_to: UUID | None = None
+    rescheduled_from: UUID | None = None
 
     @property
     def event_status(self) -> models.EventStatus:
