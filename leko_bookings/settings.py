@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # How long an order's Idempotency-Key answers with its first answer (resolvers/idempotency.py);
     # the notify run deletes expired keys.
     idempotency_ttl_hours: int = Field(default=24, ge=1, le=24 * 365)
+    # Waitlists (issue 17): athletes waiting in one event, and waitlists one athlete waits in.
+    max_waitlist_per_event: int = Field(default=50, ge=1, le=10_000)
+    max_waitlists_per_user: int = Field(default=10, ge=1, le=1000)
 
     # -- live subscriptions (GraphQL over WebSocket, issue 14) ----------------------------------
     # A direct PostgreSQL connection for LISTEN when LEKO_DATABASE_URL goes through a transaction

@@ -38,6 +38,7 @@ PG_ADMIN_DSN = PG_ADMIN_URL.replace("postgres://", "postgresql://", 1)  # asyncp
 SECRET = "test-secret-" + "x" * 40
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 TABLES = (
+    "waitlist_entry",
     "notification",
     "booking_history",
     "booking",

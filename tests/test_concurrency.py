@@ -24,6 +24,8 @@ from tests.conftest import NOW, SECRET, create_pg_database, drop_pg_database, pg
 from tests.factories import create_event, event_json, order_body
 from tests.live_server import live_server
 from tests.pgbouncer import pgbouncer, requires_pgbouncer
+from tests.test_lifecycle import CANCEL
+from tests.test_waitlists import JOIN, LEAVE, WAITLIST
 
 UPSERT = """
 mutation Upsert($events: [EventInput!]!) {
@@ -288,3 +290,90 @@ async def test_two_simultaneous_reschedules_in_process(client, settings):
     outcome = await _reschedule_twice_at_once(client, athlete, booking, targets)
     assert outcome == ["BookingRescheduled", "ValidationError"]
     assert await Booking.filter(user_id=athlete).count() == 2
+
+
+# --- waitlists (issue 17): simultaneous cancellations promote the first eligible -------------
+
+CAPACITY, WAITING, INELIGIBLE = 5, 20, (1, 4)
+# Leave while the seats free (each locks its athlete, then the event: a cancel that took the
+# event row first and then a waiting athlete's lock would deadlock with them).
+LEAVING = (0, 2, 3, 19)
+
+
+async def graphql_result(
+    client: httpx.AsyncClient, user: uuid.UUID, role: str, query: str, **v
+) -> dict:
+    r = await client.post(
+        "/graphql", json={"query": query, "variables": v}, headers=bearer(user, role)
+    )
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert "errors" not in data, data
+    [result] = data["data"].values()
+    return result
+
+
+@pytest.mark.postgres_only
+async def test_simultaneous_cancellations_book_the_first_eligible_waiting_athletes(pg_server):
+    coach = uuid.uuid4()
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=4)
+    event = event_json(coach=coach, start=start, capacity=CAPACITY)
+    elsewhere = event_json(coach=uuid.uuid4(), start=start, capacity=WAITING)
+    async with httpx.AsyncClient(base_url=pg_server, timeout=60) as client:
+        await publish(client, event, elsewhere)
+        event_id = event["eventId"]
+        holders = [uuid.uuid4() for _ in range(CAPACITY)]
+        bookings = []
+        for athlete in holders:
+            r = await client.post(
+                "/v1/bookings",
+                json=order_body(athlete, uuid.UUID(event_id)),
+                headers=bearer(athlete, "athlete"),
+            )
+            assert r.status_code == 201, r.text
+            bookings.append(r.json()["bookings"][0]["bookingId"])
+        waiting = [uuid.uuid4() for _ in range(WAITING)]
+        for i, athlete in enumerate(waiting):  # one after the other: the waiting order
+            joined = await graphql_result(client, athlete, "athlete", JOIN, eventId=event_id)
+            assert joined["position"] == i + 1, joined
+        for i in INELIGIBLE:  # now busy at that time: skipped, keep waiting
+            athlete = waiting[i]
+            r = await client.post(
+                "/v1/bookings",
+                json=order_body(athlete, uuid.UUID(elsewhere["eventId"])),
+                headers=bearer(athlete, "athlete"),
+            )
+            assert r.status_code == 201, r.text
+
+        cancels = [
+            graphql_result(client, holder, "athlete", CANCEL, bookingId=b, reasonCode="NoTime")
+            for holder, b in zip(holders, bookings, strict=True)
+        ]
+        leaves = [
+            graphql_result(client, waiting[i], "athlete", LEAVE, eventId=event_id) for i in LEAVING
+        ]
+        done = await asyncio.gather(*cancels, *leaves)
+        assert [c["bookingStatus"] for c in done[:CAPACITY]] == ["Canceled"] * CAPACITY
+        # A leaver was either still waiting (and is gone) or already promoted (and holds a seat).
+        left_in_time = {
+            waiting[i]
+            for i, left in zip(LEAVING, done[CAPACITY:], strict=True)
+            if left["wasWaiting"]
+        }
+
+        seats = await client.get(
+            "/v1/bookings", params={"eventId": event_id}, headers=bearer(coach, "coach")
+        )
+        held = {
+            uuid.UUID(b["userId"])
+            for b in seats.json()
+            if b["bookingStatus"] in ("Pending", "Accepted")
+        }
+        eligible = [
+            a for i, a in enumerate(waiting) if i not in INELIGIBLE and a not in left_in_time
+        ]
+        assert held == set(eligible[:CAPACITY])  # exactly the first five eligible, never more
+        left = await graphql_result(client, coach, "coach", WAITLIST, eventId=event_id, first=50)
+        expected = [a for a in waiting if a not in held and a not in left_in_time]
+        assert [n["userId"] for n in left["nodes"]] == [str(a) for a in expected]
+        assert [n["position"] for n in left["nodes"]] == list(range(1, len(expected) + 1))

@@ -33,6 +33,7 @@ from tests.conftest import PG_ADMIN_URL, SECRET, create_pg_database, drop_pg_dat
 
 AERICH = "aerich"
 APP_TABLES = {
+    "waitlist_entry",
     "event",
     "booking_order",
     "booking",
@@ -332,9 +333,15 @@ def test_same_indexes(pair: Pair):
 
 def test_same_foreign_keys(pair: Pair):
     assert pair.migrated.foreign_keys == pair.generated.foreign_keys
-    on_delete = {key[2]: rules[1] for key, rules in pair.migrated.foreign_keys.items()}
-    # A booking cannot lose its event; it goes with its order; its history goes with it.
-    assert on_delete == {"event": "RESTRICT", "booking_order": "CASCADE", "booking": "CASCADE"}
+    on_delete = {(key[0], key[2]): rules[1] for key, rules in pair.migrated.foreign_keys.items()}
+    # A booking cannot lose its event; it goes with its order; its history goes with it; a
+    # waitlist goes with its event.
+    assert on_delete == {
+        ("booking", "event"): "RESTRICT",
+        ("booking", "booking_order"): "CASCADE",
+        ("booking_history", "booking"): "CASCADE",
+        ("waitlist_entry", "event"): "CASCADE",
+    }
 
 
 def test_aerich_records_the_whole_history(pair: Pair):

@@ -457,6 +457,11 @@ def _upsert_probe(w: Walker, world: World) -> Awaitable[list[Outcome]]:
     return run()
 
 
+JOIN_Q = """mutation Probe($id: UUID!) { joinWaitlist(eventId: $id) { __typename
+  ... on WaitlistEntry { userId position } ... on Error { code message } } }"""
+LEAVE_Q = """mutation Probe($id: UUID!) { leaveWaitlist(eventId: $id) { __typename
+  ... on WaitlistLeft { wasWaiting } ... on Error { code message } } }"""
+
 PROBES: list[Probe] = [
     # ---- REST: the contract's nine operations ----
     Probe("GET one booking", "getBookingById", 404, rest_each_booking("getBookingById", "GET", "")),
@@ -801,6 +806,48 @@ PROBES: list[Probe] = [
                 id=e,
             ),
         ),
+    ),
+    Probe(
+        "waitlist of the coach's events",
+        "Query.waitlist",
+        "error:forbidden",
+        lambda w, world: _each(
+            world.events,
+            lambda e: w.graphql(
+                "Query.waitlist",
+                "query Probe($id: UUID!) { waitlist(eventId: $id) { nodes { userId } } }",
+                id=e,
+            ),
+        ),
+        reveals_existence=CATALOG,
+    ),
+    Probe(
+        "joinWaitlist of the coach's events (none full: the caller's own entry is refused)",
+        "Mutation.joinWaitlist",
+        "ValidationError",
+        lambda w, world: _each(
+            world.events,
+            lambda e: w.graphql(
+                "Mutation.joinWaitlist",
+                JOIN_Q,
+                id=e,
+            ),
+        ),
+        reveals_existence=CATALOG,
+    ),
+    Probe(
+        "leaveWaitlist of the coach's events (only ever the caller's own entry)",
+        "Mutation.leaveWaitlist",
+        "WaitlistLeft",
+        lambda w, world: _each(
+            world.events,
+            lambda e: w.graphql(
+                "Mutation.leaveWaitlist",
+                LEAVE_Q,
+                id=e,
+            ),
+        ),
+        reveals_existence=CATALOG,
     ),
     Probe(
         "deleteUserFromBookings of the athlete and the coach",

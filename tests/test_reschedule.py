@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from leko_bookings.models import Booking, BookingHistory, Notification
-from leko_bookings.resolvers import reschedule
 from tests.conftest import NOW
 from tests.factories import book, create_event, gql
 
@@ -393,22 +392,6 @@ async def test_every_move_of_a_chain_is_told(client, users, settings):
         (last, users.other_coach),  # the second, to the other coach
         (last, users.coach),  # ... and to the coach it left
     }
-
-
-async def test_the_freed_seat_is_announced_in_the_transaction(client, users, settings, monkeypatch):
-    announced: list[list[uuid.UUID]] = []
-
-    async def seats_freed(ctx: Any, events: Any) -> None:
-        held = await Booking.filter(event_id=events[0].id, status="Accepted").count()
-        announced.append([e.id for e in events] + [held])
-
-    monkeypatch.setattr(reschedule, "seats_freed", seats_freed)
-    old_event, new_event = await event(settings, users), await event(settings, users, hours=4)
-    old = await booked(client, users, old_event)
-    assert (await move(client, users.as_athlete, old, new_event))[
-        "__typename"
-    ] == "BookingRescheduled"
-    assert announced == [[old_event, 0]]  # the seat already free when it is announced
 
 
 async def test_history_rows_are_written_for_both(client, users, settings):

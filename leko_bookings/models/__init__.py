@@ -27,6 +27,7 @@ from leko_bookings.models.idempotency import IdempotencyKey
 from leko_bookings.models.notification import Notification
 from leko_bookings.models.order import Order
 from leko_bookings.models.rate_bucket import RateBucket
+from leko_bookings.models.waitlist import WaitlistEntry
 
 __all__ = [
     "ActorRole",
@@ -54,4 +55,5 @@ __all__ = [
     "RecipientRole",
     "SlotPaymentMethod",
     "SlotType",
+    "WaitlistEntry",
 ]

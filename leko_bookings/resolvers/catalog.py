@@ -29,6 +29,7 @@ from leko_bookings.models import (
     SlotPaymentMethod,
     SlotType,
 )
+from leko_bookings.resolvers import waitlists
 from leko_bookings.resolvers.access import require_roles
 from leko_bookings.resolvers.cancellation import cancel_seats
 from leko_bookings.resolvers.common import utc
@@ -160,8 +161,10 @@ async def upsert_events(ctx: Context, events: list[EventData]) -> list[EventView
     if len(set(ids)) != len(ids):
         raise validation("Each eventId may appear once per upsert.")
     rows = {e.event_id: _columns(e, *_check(e), ctx.now) for e in events}
-    async with in_transaction():
+    async with in_transaction() as conn:
+        waiting = await waitlists.lock_with_waiting(conn, (), ids)  # before the rows: see there
         existing = await event_rows.lock_events(ids)
+        raised = []
         await event_rows.create(
             [(i, cols) for i, cols in rows.items() if i not in existing], ctx.now
         )
@@ -182,7 +185,12 @@ async def upsert_events(ctx: Context, events: list[EventData]) -> list[EventView
                         for b in followed
                     ]
                 )
-            if cols["status"] is EventStatus.Canceled and event.status is not EventStatus.Canceled:
-                event.update_from_dict(cols)
+            if cols["capacity"] > event.capacity:
+                raised.append(event)
+            was = event.status
+            event.update_from_dict(cols)
+            if event.status is EventStatus.Canceled and was is not EventStatus.Canceled:
                 await cancel_seats(ctx, event, actor_of(ctx), CanceledByRole.Coach)
+        if raised:  # seats added: the waitlists' first athletes get them
+            await waitlists.promote(ctx, conn, raised, waiting)
     return await event_rows.views(ids)

@@ -17,14 +17,15 @@ from tortoise.transactions import in_transaction
 
 from leko_bookings.errors import Forbidden, NotFound
 from leko_bookings.models import CanceledByRole, HistoryAction
-from leko_bookings.resolvers import calendar_feeds, rate_limits
+from leko_bookings.resolvers import calendar_feeds, rate_limits, waitlists
 from leko_bookings.resolvers.cancellation import cancel_seats
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import SYSTEM, entry, record
+from leko_bookings.resolvers.seats import SEAT_HOLDING
 from leko_bookings.store import erasure as erasure_rows
 from leko_bookings.store import events as event_rows
 from leko_bookings.store import idempotency as key_rows
-from leko_bookings.store.locks import lock_user
+from leko_bookings.store import waitlists as waitlist_rows
 
 NIL = erasure_rows.NIL
 
@@ -52,13 +53,19 @@ def target_of(ctx: Context, current_user_id: UUID, user_id: UUID | None) -> UUID
 async def erase_user(ctx: Context, current_user_id: UUID, user_id: UUID | None = None) -> Erasure:
     target = target_of(ctx, current_user_id, user_id)
     async with in_transaction() as conn:
-        await lock_user(conn, target)
-        events = await event_rows.lock_coached(target)
+        seats_in = await erasure_rows.seat_events(target, SEAT_HOLDING)
+        users = await waitlists.lock_with_waiting(conn, [target], seats_in)
+        locked = await event_rows.lock_coached(target, also=seats_in)  # one batch, id order
+        events = [e for e in locked if e.coach_id == target]
+        freed = [e for e in locked if e.coach_id != target]
         held = await erasure_rows.held_of(target)
-        if not (events or held.anything):
+        waiting = await waitlist_rows.waiting_count(target)
+        if not (events or held.anything or waiting):
             raise NotFound(f"No data of user {target} is held here.")
         await calendar_feeds.before_erasure(target, ctx.now)  # their feed goes
+        await waitlist_rows.erase_user(target)
         await erasure_rows.delete_as_athlete(target)  # their history goes with them
+        await waitlists.promote(ctx, conn, freed, users)  # their seats go to the waitlists
         for event in events:
             await cancel_seats(ctx, event, SYSTEM, CanceledByRole.System)
         remaining = await erasure_rows.coached(target)

@@ -23,6 +23,7 @@ from leko_bookings.models import (
     Event,
     HistoryAction,
 )
+from leko_bookings.resolvers import waitlists
 from leko_bookings.resolvers.access import ensure_sees_booking
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import actor_of, entry, record
@@ -75,16 +76,28 @@ class Locked:
     booking: Booking
     event: Event
     party: Party
+    users: frozenset[UUID]  # the user locks held
 
 
 async def locked_booking(
-    ctx: Context, conn: BaseDBAsyncClient, booking_id: UUID, parties: set[Party]
+    ctx: Context,
+    conn: BaseDBAsyncClient,
+    booking_id: UUID,
+    parties: set[Party],
+    frees_seat: bool = False,
 ) -> Locked:
-    """Inside a transaction: the athlete's lock, the event row, the booking row, in that order
-    (the order ordering uses, so no deadlock), then who the caller is to the booking."""
+    """Inside a transaction: the athlete's lock (and, when the change may free a seat, those of
+    the event's waiting athletes: `waitlists.lock_with_waiting`), the event row, the booking row,
+    in that order (the order ordering uses, so no deadlock), then who the caller is to the
+    booking."""
     found = ensure_sees_booking(ctx, await booking_rows.get_booking(booking_id), booking_id)
-    await lock_user(conn, found.user_id)
-    event = await event_rows.lock_event(cast(UUID, found.event_id))
+    event_id = cast(UUID, found.event_id)
+    users = frozenset([found.user_id])
+    if frees_seat:
+        users = await waitlists.lock_with_waiting(conn, users, [event_id])
+    else:
+        await lock_user(conn, found.user_id)
+    event = await event_rows.lock_event(event_id)
     booking = await booking_rows.lock_booking(booking_id)
     assert event is not None  # a booking's event is never deleted (RESTRICT)
     booking.event = event
@@ -92,7 +105,7 @@ async def locked_booking(
     if party not in parties:
         allowed = " or ".join(sorted(p.value for p in parties if p is not Party.system))
         raise Forbidden(f"Only the booking's {allowed} can do this.")
-    return Locked(booking, event, party)
+    return Locked(booking, event, party, users)
 
 
 async def _move(
@@ -105,7 +118,8 @@ async def _move(
     detail: str | None = None,
 ) -> BookingView:
     async with in_transaction() as conn:
-        locked = await locked_booking(ctx, conn, booking_id, parties)
+        frees_seat = target not in SEAT_HOLDING
+        locked = await locked_booking(ctx, conn, booking_id, parties, frees_seat)
         booking = locked.booking
         source = booking.status
         check_move(source, target, locked.party, locked.event, ctx.now)
@@ -120,6 +134,8 @@ async def _move(
         )
         if target is BookingStatus.Canceled:
             await enqueue(ctx, Trigger.booking_canceled, [booking], booking.canceled_by_role)
+        if frees_seat and source in SEAT_HOLDING:  # the seat goes to the waitlist, if any
+            await waitlists.promote(ctx, conn, [locked.event], locked.users)
     return await shown(booking, locked.event)
 
 

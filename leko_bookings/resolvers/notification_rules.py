@@ -24,6 +24,7 @@ class Trigger(StrEnum):
     pending_approval = "pendingApproval"  # event-driven: a booking created Pending
     booking_canceled = "bookingCanceled"  # event-driven: the cancel's transaction
     booking_rescheduled = "bookingRescheduled"  # event-driven: the reschedule's transaction
+    waitlist_promoted = "waitlistPromoted"  # event-driven: the transaction that freed the seat
     pending_expired = "pendingExpired"  # the notify run cancels a Pending booking at its start
     before_start = "beforeStart"  # time-driven: `minutes` before the start
     after_end = "afterEnd"  # time-driven: `minutes` after the end, while not completed
@@ -67,6 +68,12 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         name="bookingRescheduled",
         trigger=Trigger.booking_rescheduled,
         recipients=(Recipient.coach,),
+    ),
+    # To the athlete booked from an event's waitlist (resolvers/waitlists.py: promote).
+    Rule(
+        name="waitlistPromoted",
+        trigger=Trigger.waitlist_promoted,
+        recipients=(Recipient.athlete,),
     ),
     # Sent from 24 h before until 12 h before; later it would no longer be "tomorrow".
     Rule(

@@ -8,6 +8,8 @@
 3. Time-driven notifications due now are written, delivered and recorded in one transaction per
    batch of bookings; a run writing the same rows at once waits and then skips them (unique key).
 4. Orders' Idempotency-Keys past their expiry are deleted (resolvers/idempotency.py).
+5. Waitlist entries of events that have started or are canceled are removed
+   (resolvers/waitlists.py).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from leko_bookings import metrics
 from leko_bookings.auth import Role
 from leko_bookings.channels import Channel, Message
 from leko_bookings.models import CanceledByRole, NotificationStatus
-from leko_bookings.resolvers import idempotency
+from leko_bookings.resolvers import idempotency, waitlists
 from leko_bookings.resolvers.access import require_roles
 from leko_bookings.resolvers.cancellation import cancel_by_system
 from leko_bookings.resolvers.context import Context
@@ -46,6 +48,7 @@ class NotifySummary:
     failed: int = 0
     expired: int = 0
     purged_idempotency_keys: int = 0
+    purged_waitlist_entries: int = 0
 
 
 async def expire_pending_bookings(ctx: Context, batch: int) -> int:
@@ -186,4 +189,5 @@ async def notify_bookings(ctx: Context, channel: Channel) -> NotifySummary:
             await _deliver(ctx, channel, live, expired, summary)
     await deliver_due(ctx, channel, summary)
     summary.purged_idempotency_keys = await idempotency.purge_expired(ctx)
+    summary.purged_waitlist_entries = await waitlists.purge(ctx)
     return summary

@@ -8,7 +8,7 @@ booking's row): a new booking of the new event in the same order, its status by 
 the old booking Canceled (`Other`, "Rescheduled"; by the Athlete, or by the System when an
 admin moves it); both linked (`rescheduled_to`, `rescheduled_from`) and each with a history
 entry. The old booking, now Canceled, cannot be moved again; the new one can. The seat freed in
-the old event is announced to `freed_seats.seats_freed` (waitlists, issue 17 part 3).
+the old event goes to its waitlist (`waitlists.promote`), in the same transaction.
 """
 
 from __future__ import annotations
@@ -28,10 +28,9 @@ from leko_bookings.models import (
     EventStatus,
     HistoryAction,
 )
-from leko_bookings.resolvers import rate_limits
+from leko_bookings.resolvers import rate_limits, waitlists
 from leko_bookings.resolvers.access import ensure_sees_booking
 from leko_bookings.resolvers.context import Context
-from leko_bookings.resolvers.freed_seats import seats_freed
 from leko_bookings.resolvers.history import actor_of, entry, record
 from leko_bookings.resolvers.lifecycle import CANCELED_BY
 from leko_bookings.resolvers.notification_rules import Trigger
@@ -42,7 +41,6 @@ from leko_bookings.resolvers.state_machine import Party, check_move
 from leko_bookings.store import bookings as booking_rows
 from leko_bookings.store import events as event_rows
 from leko_bookings.store.events import Commitments
-from leko_bookings.store.locks import lock_user
 from leko_bookings.store.views import BookingView
 
 MOVABLE = (BookingStatus.Pending, BookingStatus.Accepted)
@@ -132,7 +130,10 @@ async def reschedule_booking(ctx: Context, booking_id: UUID, event_id: UUID) -> 
     party = _party(ctx, found)
     await rate_limits.take_order(ctx)
     async with in_transaction() as conn:
-        await lock_user(conn, found.user_id)
+        # The athlete's lock and those of the old event's waiting athletes, before the rows.
+        users = await waitlists.lock_with_waiting(
+            conn, [found.user_id], [cast(UUID, found.event_id)]
+        )
         ids = list({cast(UUID, found.event_id), event_id})
         events = await event_rows.lock_for_order(ids)  # in id order
         old = await booking_rows.lock_booking(booking_id)
@@ -185,6 +186,6 @@ async def reschedule_booking(ctx: Context, booking_id: UUID, event_id: UUID) -> 
         await enqueue(ctx, Trigger.booking_rescheduled, _told(old, new))
         if new.status is BookingStatus.Pending:
             await enqueue(ctx, Trigger.pending_approval, [new])
-        await seats_freed(ctx, [old_event])
+        await waitlists.promote(ctx, conn, [old_event], users)  # the seat left behind
     views = await booking_rows.views_of([(new, new_event), (old, old_event)], SEAT_HOLDING)
     return Rescheduled(booking=views[0], previous=views[1])

@@ -16,10 +16,13 @@ from leko_bookings.schema.notifications import NotificationMutation, Notificatio
 from leko_bookings.schema.queries import Query as BookingQuery
 from leko_bookings.schema.reschedule import RescheduleMutation
 from leko_bookings.schema.subscriptions import Subscription
+from leko_bookings.schema.waitlists import WaitlistMutation, WaitlistQuery
 
 SDL_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 
-Query = merge_types("Query", (BookingQuery, NotificationQuery, LookupQuery, EventQuery))
+Query = merge_types(
+    "Query", (BookingQuery, NotificationQuery, LookupQuery, EventQuery, WaitlistQuery)
+)
 Mutation = merge_types(
     "Mutation",
     (
@@ -28,6 +31,7 @@ Mutation = merge_types(
         RescheduleMutation,
         NotificationMutation,
         CalendarFeedMutation,
+        WaitlistMutation,
     ),
 )
 

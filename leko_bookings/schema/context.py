@@ -15,10 +15,10 @@ from strawberry.dataloader import DataLoader
 from leko_bookings.channels import Channel
 from leko_bookings.errors import unauthorized
 from leko_bookings.http import current_principal, resolver_context
-from leko_bookings.resolvers import events, reading
+from leko_bookings.resolvers import events, reading, waitlists
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import history_of
-from leko_bookings.store.views import BookingView, HistoryEntryView, OrderView
+from leko_bookings.store.views import BookingView, HistoryEntryView, OrderView, WaitlistSummary
 
 ViewerBookingKey = tuple[UUID, bool]
 """(event id, ranked: whether the booking's serviceCardinality is shown)."""
@@ -38,6 +38,11 @@ async def _viewer_bookings(ctx: Context, keys: list[ViewerBookingKey]) -> list[B
     """One statement for every event of the batch (ranked if any key asks for the rank)."""
     found = await events.viewer_bookings(ctx, [i for i, _ in keys], any(r for _, r in keys))
     return [found.get(i) for i, _ in keys]
+
+
+async def _waitlists(ctx: Context, event_ids: list[UUID]) -> list[WaitlistSummary]:
+    found = await waitlists.summaries(ctx, event_ids)
+    return [found[i] for i in event_ids]
 
 
 class GraphQLContext:
@@ -86,11 +91,16 @@ class GraphQLContext:
         """The caller's own seat-holding booking in an event."""
         return DataLoader(load_fn=partial(_viewer_bookings, self.ctx))
 
+    @cached_property
+    def waitlist(self) -> DataLoader[UUID, WaitlistSummary]:
+        """An event's waitlist length and the caller's place in it."""
+        return DataLoader(load_fn=partial(_waitlists, self.ctx))
+
     def forget_loaded(self) -> None:
         """Drop what the loaders read (a subscription's next message reads again)."""
         for loader in (self.history, self.orders, self.bookings):
             loader.clear_all()
-        for cached in ("seats_taken", "viewer_booking"):
+        for cached in ("seats_taken", "viewer_booking", "waitlist"):
             self.__dict__.pop(cached, None)
 
     @property

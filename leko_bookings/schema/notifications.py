@@ -31,6 +31,9 @@ class NotifySummary:
     purged_idempotency_keys: int = strawberry.field(
         description="Orders' Idempotency-Keys deleted: past LEKO_IDEMPOTENCY_TTL_HOURS."
     )
+    purged_waitlist_entries: int = strawberry.field(
+        description="Waitlist entries deleted: their events have started or are canceled."
+    )
 
 
 NotifyResult = Annotated[NotifySummary | ForbiddenError, strawberry.union("NotifyResult")]
@@ -116,6 +119,7 @@ class NotificationMutation:
             failed=done.failed,
             expired=done.expired,
             purged_idempotency_keys=done.purged_idempotency_keys,
+            purged_waitlist_entries=done.purged_waitlist_entries,
         )
 
     @strawberry.mutation(description="Mark some of the caller's notifications read.")

@@ -75,6 +75,11 @@ class Later(Generic[V]):
 
     async def _value(self) -> Any:
         context, event = current(), self.event
+        if self.field in ("waitlist_length", "viewer_waitlist_position"):
+            summary = await context.waitlist.load(event.event_id)
+            return getattr(
+                summary, "length" if self.field == "waitlist_length" else "viewer_position"
+            )
         if self.field == "viewer_booking":
             key = (event.event_id, True)
             return _booking_or_none(await context.viewer_booking.load(key))
@@ -115,6 +120,13 @@ class Event(Node):
         graphql_type=Annotated["Booking", strawberry.lazy("leko_bookings.schema.types")] | None,
         description="Your own seat-holding booking in this event.",
     )
+    waitlist_length: Later[int] = strawberry.field(
+        graphql_type=int, description="Athletes waiting for a seat (joinWaitlist)."
+    )
+    viewer_waitlist_position: Later[int | None] = strawberry.field(
+        graphql_type=int | None,
+        description="Your place in the waitlist (1: the next to get a seat), or null.",
+    )
 
     @classmethod
     def of(
@@ -143,6 +155,8 @@ class Event(Node):
             seats_left=left,
             bookable=can,
             viewer_booking=viewer,
+            waitlist_length=Later(e, "waitlist_length"),
+            viewer_waitlist_position=Later(e, "viewer_waitlist_position"),
             id=global_id("Event", e.event_id),
             event_id=e.event_id,
             coach_id=e.coach_id,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -12,6 +13,7 @@ from tortoise.expressions import Subquery
 from leko_bookings.models import (
     Booking,
     BookingHistory,
+    BookingStatus,
     CalendarFeed,
     Event,
     EventStatus,
@@ -59,6 +61,12 @@ async def held_of(user_id: UUID) -> Held:
         feed=await CalendarFeed.filter(user_id=user_id).exists(),
         keys=await idempotency.held_of(user_id),
     )
+
+
+async def seat_events(user_id: UUID, holding: Sequence[BookingStatus]) -> list[UUID]:
+    """The events in which the user holds a seat (`holding`: the statuses that do)."""
+    found = Booking.filter(user_id=user_id, status__in=list(holding)).distinct()
+    return [as_uuid(e) for e in await found.values_list("event_id", flat=True)]
 
 
 async def history_sizes_by_event(user_id: UUID) -> dict[UUID, int]:

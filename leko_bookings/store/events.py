@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 
 from leko_bookings.models import (
     BookingStatus,
@@ -191,9 +191,11 @@ async def lock_events(event_ids: Sequence[UUID]) -> dict[UUID, Event]:
     return {e.id: e for e in found}
 
 
-async def lock_coached(coach_id: UUID) -> list[Event]:
-    """Inside a transaction: a coach's events, locked in id order."""
-    return list(await Event.filter(coach_id=coach_id).order_by("id").select_for_update())
+async def lock_coached(coach_id: UUID, also: Sequence[UUID] = ()) -> list[Event]:
+    """Inside a transaction: a coach's events, and those of `also`, locked in id order."""
+    mine = Q(coach_id=coach_id)
+    found = Event.filter(mine | Q(id__in=list(also)) if also else mine)
+    return list(await found.order_by("id").select_for_update())
 
 
 def next_revision() -> Any:

@@ -162,3 +162,22 @@ class CalendarEntryView:
     history_entries: int
     event_revision: int
     last_modified: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WaitlistEntryView:
+    """One athlete waiting in one event, with their 1-based position."""
+
+    entry_id: UUID
+    event_id: UUID
+    user_id: UUID
+    joined_at: datetime
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class WaitlistSummary:
+    """An event's waitlist as its listing shows it: how many wait, and the viewer's place."""
+
+    length: int
+    viewer_position: int | None
