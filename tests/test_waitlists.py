@@ -313,3 +313,21 @@ async def test_the_notify_run_removes_entries_of_started_and_canceled_events(
     assert r.status_code == 204, r.text
     left = {e.event_id for e in await WaitlistEntry.filter(user_id=crowd.ids[0])}
     assert left == {kept}
+
+
+async def test_booking_the_event_directly_ends_the_wait(client, users, settings):
+    """Skipped (busy elsewhere), the athlete frees themself and books the seat left free: they
+    no longer wait for it."""
+    event = await create_event(settings, NOW, coach=users.coach, start=IN_A_DAY, capacity=1)
+    held = await book(client, users.as_athlete, users.athlete, event)
+    crowd = Crowd(users, 1)
+    await join(client, crowd.headers(0), event)
+    busy = await create_event(settings, NOW, coach=users.other_coach, start=IN_A_DAY)
+    elsewhere = await book(client, crowd.headers(0), crowd.ids[0], busy)
+    first = held.json()["bookings"][0]["bookingId"]
+    await run(client, users.as_athlete, CANCEL, bookingId=first, reasonCode="NoTime")
+    assert await holders(event) == set()  # skipped: the seat stays free
+    other = elsewhere.json()["bookings"][0]["bookingId"]
+    await run(client, crowd.headers(0), CANCEL, bookingId=other, reasonCode="NoTime")
+    assert (await book(client, crowd.headers(0), crowd.ids[0], event)).status_code == 201
+    assert not await WaitlistEntry.filter(user_id=crowd.ids[0]).exists()

@@ -44,6 +44,7 @@ from leko_bookings.resolvers.views import order_view
 from leko_bookings.store import bookings as booking_rows
 from leko_bookings.store import events as event_rows
 from leko_bookings.store import orders as order_rows
+from leko_bookings.store import waitlists as waitlist_rows
 from leko_bookings.store.events import Commitments
 from leko_bookings.store.locks import lock_user
 from leko_bookings.store.views import OrderView
@@ -262,6 +263,7 @@ async def _place(ctx: Context, data: BookEventsInput, held: Claim | None) -> Ord
         await order_rows.create(order)
         bookings = [new_booking(ctx, order.id, event, data.user_id) for event in requested]
         await booking_rows.create(bookings)
+        await waitlist_rows.remove_user_from(data.user_id, data.event_ids)  # a seat: no wait
         booked = actor_of(
             ctx, Party.athlete if ctx.principal.user_id == data.user_id else Party.admin
         )

@@ -40,6 +40,7 @@ from leko_bookings.resolvers.seats import SEAT_HOLDING
 from leko_bookings.resolvers.state_machine import Party, check_move
 from leko_bookings.store import bookings as booking_rows
 from leko_bookings.store import events as event_rows
+from leko_bookings.store import waitlists as waitlist_rows
 from leko_bookings.store.events import Commitments
 from leko_bookings.store.views import BookingView
 
@@ -151,6 +152,7 @@ async def reschedule_booking(ctx: Context, booking_id: UUID, event_id: UUID) -> 
         order_id = cast(UUID, old.order_id)
         new = new_booking(ctx, order_id, new_event, old.user_id, rescheduled_from=old.id)
         await booking_rows.create([new])
+        await waitlist_rows.remove_user_from(old.user_id, [new_event.id])  # a seat: no wait
         source = old.status
         check_move(source, BookingStatus.Canceled, party, old_event, ctx.now)
         old.status = BookingStatus.Canceled

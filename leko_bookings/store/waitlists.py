@@ -50,6 +50,11 @@ async def remove(event_id: UUID, user_id: UUID) -> bool:
     return await WaitlistEntry.filter(event_id=event_id, user_id=user_id).delete() > 0
 
 
+async def remove_user_from(user_id: UUID, event_ids: Sequence[UUID]) -> None:
+    """The user no longer waits in these events (they hold a seat in them now)."""
+    await WaitlistEntry.filter(user_id=user_id, event_id__in=list(event_ids)).delete()
+
+
 async def remove_entries(entry_ids: Sequence[UUID]) -> None:
     if entry_ids:
         await WaitlistEntry.filter(id__in=list(entry_ids)).delete()
