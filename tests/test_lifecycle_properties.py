@@ -21,6 +21,7 @@ unset only on Accepted bookings after the end; never on a booking without a sess
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -35,7 +36,14 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from tortoise import connections
 
-from leko_bookings.models import Booking, BookingHistory, BookingStatus, Event, EventStatus
+from leko_bookings.models import (
+    Booking,
+    BookingHistory,
+    BookingStatus,
+    Event,
+    EventStatus,
+    WaitlistEntry,
+)
 from leko_bookings.resolvers.state_machine import MOVES, Party, When
 from tests.conftest import NOW, TABLES
 from tests.factories import book, create_event, gql
@@ -116,6 +124,9 @@ class Snapshot:
     bookings: dict[uuid.UUID, BookingRow] = field(default_factory=dict)
     history: dict[uuid.UUID, HistoryRow] = field(default_factory=dict)
     shown: dict[uuid.UUID, Shown] = field(default_factory=dict)
+    # Each event's waiting athletes in waiting order, and their positions as `waitlist` shows them.
+    waiting: dict[uuid.UUID, tuple[uuid.UUID, ...]] = field(default_factory=dict)
+    positions: dict[uuid.UUID, tuple[int, ...]] = field(default_factory=dict)
 
 
 def check_invariants(prev: Snapshot, cur: Snapshot) -> None:
@@ -126,6 +137,7 @@ def check_invariants(prev: Snapshot, cur: Snapshot) -> None:
     _check_completed(prev, cur)
     _check_history(prev, cur)
     _check_reschedules(prev, cur)
+    _check_waitlists(cur)
 
 
 def _check_moves(prev: Snapshot, cur: Snapshot) -> None:
@@ -225,6 +237,18 @@ def _check_reschedules(prev: Snapshot, cur: Snapshot) -> None:
             for link in ("rescheduled_to", "rescheduled_from"):
                 was = getattr(before, link)
                 assert was is None or was == getattr(b, link), f"{b.id} {link} changed"
+
+
+def _check_waitlists(cur: Snapshot) -> None:
+    """(8) No waiting athlete holds a seat in the event they wait for, nor waits twice; the
+    positions shown are 1..n without gaps, in waiting order."""
+    for event_id, users in cur.waiting.items():
+        assert len(set(users)) == len(users), f"someone waits twice for {event_id}"
+        seated = {
+            b.user for b in cur.bookings.values() if b.event == event_id and b.status in SEATS
+        }
+        assert not seated & set(users), f"{event_id}: waiting while holding a seat"
+        assert cur.positions.get(event_id) == tuple(range(1, len(users) + 1)), event_id
 
 
 # --- Hand-made states: the checker is not vacuous --------------------------------------------
@@ -337,6 +361,16 @@ def _linked_one_way(s: Snapshot) -> None:
     s.bookings[b3] = replace(s.bookings[b3], rescheduled_to=b1)
 
 
+def _waiting_with_a_seat(s: Snapshot) -> None:
+    b = _first_booking(s)
+    s.waiting[b.event], s.positions[b.event] = (b.user,), (1,)
+
+
+def _positions_with_a_gap(s: Snapshot) -> None:
+    b = _first_booking(s)
+    s.waiting[b.event], s.positions[b.event] = (uuid.uuid4(), uuid.uuid4()), (1, 3)
+
+
 @pytest.mark.parametrize(
     "corrupt",
     [
@@ -350,13 +384,15 @@ def _linked_one_way(s: Snapshot) -> None:
         _move_not_recorded,
         _rescheduled_but_live,
         _linked_one_way,
+        _waiting_with_a_seat,
+        _positions_with_a_gap,
     ],
 )
 def test_checker_catches_violations(corrupt):
     prev, cur = _sample_states()
     check_invariants(prev, cur)  # the untouched state is valid
     broken = Snapshot(
-        cur.now, dict(cur.events), dict(cur.bookings), dict(cur.history), dict(cur.shown)
+        cur.now, dict(cur.events), dict(cur.bookings), dict(cur.history), dict(cur.shown), {}, {}
     )
     corrupt(broken)
     with pytest.raises(AssertionError):
@@ -445,6 +481,18 @@ class Reschedule:
 
 
 @dataclass(frozen=True)
+class JoinWaitlist:
+    who: int  # as Order's
+    event: int  # negative: the event of a booking, from the newest
+
+
+@dataclass(frozen=True)
+class LeaveWaitlist:
+    who: int
+    event: int
+
+
+@dataclass(frozen=True)
 class Advance:
     event: int  # negative: the event of a booking, from the newest
     phase: str
@@ -516,6 +564,9 @@ completions = st.builds(
 reschedules = st.builds(
     Reschedule, booking=REF, event=st.integers(0, 4), party=parties("athlete", "admin")
 )
+# A negative event: that of a recent booking (likely full, and likely to free a seat next).
+joins = st.builds(JoinWaitlist, who=st.integers(0, 9), event=st.integers(-4, 4))
+leaves = st.builds(LeaveWaitlist, who=st.integers(0, 9), event=st.integers(0, 4))
 event_cancels = st.builds(
     CancelEvent, event=st.integers(0, 4), caller=st.sampled_from(["admin", "scheduler", "athlete"])
 )
@@ -531,6 +582,8 @@ KINDS = (
     *[resolutions] * 2,
     *[completions] * 2,
     *[reschedules] * 2,
+    *[joins] * 3,
+    leaves,
     event_cancels,
     *[advances] * 3,
 )
@@ -553,6 +606,7 @@ mutation Book($userId: UUID!, $eventIds: [UUID!]!) {
 }
 """
 SHAPE = "bookingStatus serviceCardinality completed"
+WAITLIST = "query($id: UUID!) { waitlist(eventId: $id) { nodes { userId position } } }"
 
 
 def _mutation(field: str, params: str, args: str, shape: str = SHAPE) -> str:
@@ -579,6 +633,14 @@ MUTATIONS = {
         "markBookingAsCompleted", f"{ID}, $done: Boolean!", "bookingId: $id, completed: $done"
     ),
     "cancelEvent": _mutation("cancelEvent", ID, "eventId: $id", shape=""),
+    "join": (
+        "mutation($id: UUID!) { r: joinWaitlist(eventId: $id) { __typename "
+        "... on WaitlistEntry { position } ... on Error { message } } }"
+    ),
+    "leave": (
+        "mutation($id: UUID!) { r: leaveWaitlist(eventId: $id) { __typename "
+        "... on WaitlistLeft { wasWaiting } ... on Error { message } } }"
+    ),
     "reschedule": (
         "mutation($id: UUID!, $event: UUID!) { r: rescheduleBooking(bookingId: $id, "
         "eventId: $event) { __typename ... on BookingRescheduled { "
@@ -709,6 +771,41 @@ def predict_reschedule(
     return ("BookingRefused", refusals) if refusals else ("BookingRescheduled", None)
 
 
+def predict_join(before: Snapshot, user: uuid.UUID, event_id: uuid.UUID) -> str:
+    """Issue 17: a waiting athlete keeps their place; else only for a Scheduled, full event the
+    user could otherwise book (and holds no seat in)."""
+    if user in before.waiting.get(event_id, ()):
+        return "WaitlistEntry"
+    if before.events[event_id].canceled or any(
+        b.user == user and b.event == event_id and b.status in SEATS
+        for b in before.bookings.values()
+    ):
+        return "ValidationError"
+    refusals = predict_order(before, user, [event_id])
+    if not refusals or refusals[0]["bookingError"] != "overbooked":
+        return "ValidationError"  # seats left, or another rule refuses
+    return "WaitlistEntry"
+
+
+def promoted(state: Snapshot, event_id: uuid.UUID) -> list[BookingRow]:
+    """Issue 17: the bookings a freed seat in this event makes, in `state` (the step's result):
+    the earliest waiting athletes whom every booking rule lets book it, until the seats are
+    taken; none once the event has started or is canceled."""
+    event = state.events[event_id]
+    if event.canceled or state.now >= event.start:
+        return []
+    made: list[BookingRow] = []
+    for user in state.waiting.get(event_id, ()):
+        bookings = {**state.bookings, **{b.id: b for b in made}}
+        seats = sum(1 for b in bookings.values() if b.event == event_id and b.status in SEATS)
+        if seats >= event.capacity:
+            break
+        if predict_order(replace(state, bookings=bookings), user, [event_id]) == []:
+            status = S.Pending if event.public is False else S.Accepted
+            made.append(BookingRow(uuid.uuid4(), event_id, user, event.coach, status))
+    return made
+
+
 # --- Driving one example ----------------------------------------------------------------------
 
 
@@ -731,6 +828,8 @@ class Run:
         self.orderer: uuid.UUID | None = None
         self.canceled_event: uuid.UUID | None = None
         self.read_back: dict[str, Any] | None = None
+        self.waiting: dict[uuid.UUID, tuple[uuid.UUID, ...]] = {}  # expected after the step
+        self.promoted: list[BookingRow] = []
 
     async def setup(self, settings: Any, dialect: str) -> Snapshot:
         conn = connections.get("default")
@@ -789,6 +888,14 @@ class Run:
                 h.actor_role,
                 h.detail,
             )
+        entries = WaitlistEntry.filter(event_id__in=self.event_ids).order_by("created_at", "id")
+        for w in await entries:
+            cur.waiting[w.event_id] = (*cur.waiting.get(w.event_id, ()), w.user_id)
+        for event_id in cur.waiting:
+            data = await gql(self.client, self.admin, WAITLIST, id=str(event_id))
+            nodes = data["data"]["waitlist"]["nodes"]
+            assert [uuid.UUID(n["userId"]) for n in nodes] == list(cur.waiting[event_id])
+            cur.positions[event_id] = tuple(n["position"] for n in nodes)
         if prev is not None and prev.bookings == cur.bookings:
             cur.shown = prev.shown
             return cur
@@ -821,6 +928,8 @@ class Run:
         self.new_events = []
         self.canceled_event = None
         self.read_back = None
+        self.waiting = dict(before.waiting)
+        self.promoted = []
         if isinstance(step, Order):
             await self.order(step, before)
         elif isinstance(step, Move | Cancel | Complete):
@@ -833,6 +942,8 @@ class Run:
                 await self.reschedule(step, b, before)
         elif isinstance(step, CancelEvent):
             await self.cancel_event(step, before)
+        elif isinstance(step, JoinWaitlist | LeaveWaitlist):
+            await self.wait(step, before)
         else:
             ids = self.event_ids
             if step.event < 0 and self.bookings:
@@ -878,6 +989,53 @@ class Run:
                 assert answer["errors"] == refusals
         if refusals == []:
             self.new_events, self.orderer = events, user
+            self.stop_waiting(user, events)
+
+    def stop_waiting(self, user: uuid.UUID, events: list[uuid.UUID]) -> None:
+        """Booking an event ends the user's wait for it."""
+        for event_id in events:
+            rest = tuple(u for u in self.waiting.get(event_id, ()) if u != user)
+            self.waiting[event_id] = rest
+            if not rest:
+                self.waiting.pop(event_id)
+
+    def seat_freed(self, before: Snapshot, event_id: uuid.UUID) -> None:
+        """The step freed a seat in the event: its waitlist's promotions expected."""
+        made = {b.id: b for b in self.promoted}
+        for event in self.new_events:  # a reschedule's new booking holds its seat too
+            row = BookingRow(
+                uuid.uuid4(), event, self.orderer, before.events[event].coach, S.Accepted
+            )
+            made[row.id] = row
+        state = replace(before, bookings={**self.expected, **made}, waiting=self.waiting)
+        waiting, made_now = len(self.waiting.get(event_id, ())), promoted(state, event_id)
+        for b in made_now:
+            self.promoted.append(b)
+            self.stop_waiting(b.user, [event_id])
+        note_event(f"Seat freed with {min(waiting, 2)}+ waiting: {len(made_now)} promoted")
+
+    async def wait(self, step: JoinWaitlist | LeaveWaitlist, before: Snapshot) -> None:
+        people = self.athletes if step.who < 8 else self.coaches
+        user = people[step.who % len(people)]
+        ids = self.event_ids
+        if step.event < 0 and self.bookings:
+            ids = [before.bookings[b].event for b in reversed(self.bookings)]
+        event_id = ids[abs(step.event) % len(ids)]
+        waiting = before.waiting.get(event_id, ())
+        if isinstance(step, JoinWaitlist):
+            expected = predict_join(before, user, event_id)
+            if expected == "WaitlistEntry" and user not in waiting:
+                self.waiting[event_id] = (*waiting, user)
+            answer = await self.mutate(self.headers[user], "join", id=str(event_id))
+            if expected == "WaitlistEntry":
+                assert answer["position"] == self.waiting[event_id].index(user) + 1, answer
+        else:
+            expected = "WaitlistLeft"
+            answer = await self.mutate(self.headers[user], "leave", id=str(event_id))
+            assert answer["wasWaiting"] == (user in waiting), answer
+            self.stop_waiting(user, [event_id])
+        note_event(f"{type(step).__name__}: {expected}")
+        assert answer["__typename"] == expected, (answer, before.now)
 
     async def change(self, step: Move | Cancel | Complete, b: BookingRow, before: Snapshot) -> None:
         """One booking's step: the answer the spec predicts, then the booking read back by id."""
@@ -897,6 +1055,7 @@ class Run:
                 expected = predict_move(before, b, step.party, S.Canceled, "cancel")
             if expected == "Booking":
                 self.expected[b.id] = replace(b, status=S.Canceled)
+                self.seat_freed(before, b.event)
             variables = {"code": step.reason, "text": step.text}
             answer = await self.mutate(headers, "cancel", id=str(b.id), **variables)
         else:
@@ -907,6 +1066,8 @@ class Run:
                 expected = predict_move(before, b, step.party, target, step.op)
             if expected == "Booking":
                 self.expected[b.id] = replace(b, status=target)
+                if target not in SEATS:
+                    self.seat_freed(before, b.event)
             variables = {"text": step.text} if step.op in ("dispute", "resolve") else {}
             answer = await self.mutate(headers, step.op, id=str(b.id), **variables)
         note_event(f"{type(step).__name__} {getattr(step, 'op', '')} from {b.status}: {expected}")
@@ -946,6 +1107,8 @@ class Run:
             linked = replace(b, status=S.Canceled, rescheduled_to=uuid.UUID(new["bookingId"]))
             self.expected[b.id] = linked
             self.new_events, self.orderer = [target], b.user
+            self.stop_waiting(b.user, [target])
+            self.seat_freed(before, b.event)
 
     async def patch_completed(
         self, headers: dict[str, str], booking_id: uuid.UUID, completed: bool
@@ -995,10 +1158,17 @@ class Run:
                 assert (got.status, got.completed) == (want.status, want.completed), (got, want)
                 assert got.rescheduled_to == want.rescheduled_to, (got, want)
         new = [b for b in cur.bookings.values() if b.id not in before.bookings]
-        assert sorted(b.event for b in new) == sorted(self.new_events)
-        assert all(b.user == self.orderer for b in new), new
+        from_waitlists = {(b.event, b.user) for b in self.promoted}
+        ordered = [b for b in new if (b.event, b.user) not in from_waitlists]
+        assert sorted(b.event for b in ordered) == sorted(self.new_events)
+        assert all(b.user == self.orderer for b in ordered), new
+        assert {(b.event, b.user) for b in new} - {(b.event, b.user) for b in ordered} == (
+            from_waitlists
+        ), (new, self.promoted)
+        assert cur.waiting == self.waiting, (cur.waiting, self.waiting)
         order = {e: i for i, e in enumerate(self.new_events)}
-        self.bookings += [b.id for b in sorted(new, key=lambda b: order[b.event])]
+        self.bookings += [b.id for b in sorted(ordered, key=lambda b: order[b.event])]
+        self.bookings += [b.id for b in new if (b.event, b.user) in from_waitlists]
         if self.read_back is not None:  # GET /bookings/{id} agrees with the listings
             got = self.read_back
             shown = Shown(got["bookingStatus"], got.get("serviceCardinality"), got["completed"])
@@ -1057,12 +1227,19 @@ TOUR = (
         Reschedule(booking=1, event=3, party="athlete"),  # B5 already rescheduled: invalid
         Reschedule(booking=0, event=3, party="admin"),  # B7 Accepted, B6 Canceled by System
         Order(who=1, events=(4,), rest=True),  # B8 Pending: the freed seat of event 4
+        JoinWaitlist(who=2, event=4),  # event 4 full: athlete 2 waits, position 1
+        JoinWaitlist(who=0, event=4),  # athlete 0 too, position 2
+        JoinWaitlist(who=2, event=4),  # again: keeps position 1
+        JoinWaitlist(who=1, event=4),  # holds B8 there: refused
+        Cancel(booking=0, party="athlete", reason="NoTime", text=None),  # B8: athlete 2 promoted
+        LeaveWaitlist(who=0, event=4),  # was waiting
+        LeaveWaitlist(who=0, event=4),  # no longer
     ],
 )
 
 
 @hypothesis_settings(
-    max_examples=25,
+    max_examples=int(os.environ.get("LEKO_LIFECYCLE_EXAMPLES", "25")),
     deadline=None,
     derandomize=True,
     database=None,
