@@ -53,6 +53,7 @@ query E($eventId: UUID!) {
   event(eventId: $eventId) { waitlistLength viewerWaitlistPosition seatsLeft }
 }
 """
+INBOX = "query { notifications { nodes { rule message } } }"
 RESCHEDULE = """
 mutation R($bookingId: UUID!, $eventId: UUID!) {
   rescheduleBooking(bookingId: $bookingId, eventId: $eventId) {
@@ -215,6 +216,8 @@ async def test_a_cancel_books_the_first_waiting_athlete(client, users, settings,
     )
     sent = {(n.rule, n.recipient_id) for n in await Notification.filter(booking_id=promoted.id)}
     assert sent == {("waitlistPromoted", crowd.ids[0]), ("bookingCreated", users.coach)}
+    inbox = await run(client, crowd.headers(0), INBOX)
+    assert [n["message"][:37] for n in inbox["nodes"]] == ["A seat freed up: you are booked for t"]
 
 
 async def test_promotion_skips_athletes_who_no_longer_pass(client, users, settings, clock):

@@ -52,6 +52,8 @@ _MESSAGES = {
     "reminder1h": "Your session starts in 1 hour ({when}).",
     "completionDue": "The session of {when} has ended: please mark it completed.",
     "pendingExpired": "Your booking for {when} expired: the coach did not accept it in time.",
+    "bookingRescheduled": "A booking was rescheduled to your session on {when}.",
+    "waitlistPromoted": "A seat freed up: you are booked for the session on {when}.",
 }
 
 
