@@ -463,7 +463,8 @@ async def test_a_notification_of_a_booking_gone_reads_without_it(client, users, 
 async def test_the_readme_s_calendar_screen_query_runs(client, users, settings, repo_root):
     """The README's one-round-trip query (section GraphQL) is valid and answers every part."""
     readme = (repo_root / "README.md").read_text(encoding="utf-8")
-    query = readme.split("```graphql\n", 1)[1].split("```", 1)[0]
+    graphql_section = readme.split("\n## GraphQL\n", 1)[1]
+    query = graphql_section.split("```graphql\n", 1)[1].split("```", 1)[0]
     events = await events_of(settings, users.coach, 2)
     r = await book(client, users.as_athlete, users.athlete, events[0])
     assert r.status_code == 201, r.text

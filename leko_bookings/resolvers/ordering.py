@@ -263,7 +263,8 @@ async def _place(ctx: Context, data: BookEventsInput, held: Claim | None) -> Ord
         await order_rows.create(order)
         bookings = [new_booking(ctx, order.id, event, data.user_id) for event in requested]
         await booking_rows.create(bookings)
-        await waitlist_rows.remove_user_from(data.user_id, data.event_ids)  # a seat: no wait
+        if commitments.waiting:  # a seat now: no longer waiting for it
+            await waitlist_rows.remove_user_from(data.user_id, list(commitments.waiting))
         booked = actor_of(
             ctx, Party.athlete if ctx.principal.user_id == data.user_id else Party.admin
         )

@@ -152,7 +152,8 @@ async def reschedule_booking(ctx: Context, booking_id: UUID, event_id: UUID) -> 
         order_id = cast(UUID, old.order_id)
         new = new_booking(ctx, order_id, new_event, old.user_id, rescheduled_from=old.id)
         await booking_rows.create([new])
-        await waitlist_rows.remove_user_from(old.user_id, [new_event.id])  # a seat: no wait
+        if held.waiting:  # a seat now: no longer waiting for it
+            await waitlist_rows.remove_user_from(old.user_id, [new_event.id])
         source = old.status
         check_move(source, BookingStatus.Canceled, party, old_event, ctx.now)
         old.status = BookingStatus.Canceled

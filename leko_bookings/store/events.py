@@ -144,6 +144,7 @@ class Commitments:
     busy: list[tuple[datetime, datetime]]  # the user's live bookings and coached events
     held: dict[UUID, int]  # seats held per requested event
     upcoming: int  # the user's seats in events not started yet (the seat cap)
+    waiting: frozenset[UUID] = frozenset()  # requested events the user waits for (a waitlist)
 
 
 async def commitments(
@@ -151,7 +152,8 @@ async def commitments(
 ) -> Commitments:
     """One statement, after the locks (its snapshot sees every order committed before them):
     the user's seat-holding bookings and scheduled coached events overlapping the requested
-    span, the seats held in each requested event, and the user's seats starting after `now`."""
+    span, the seats held in each requested event, the user's seats starting after `now`, and
+    the requested events whose waitlist the user is in."""
     p = Params()
     user, held_in = p(user_id), p.any_of([s.value for s in holding], "text")
     lo, hi = p(min(e.start_at for e in events)), p(max(e.end_at for e in events))
@@ -167,17 +169,21 @@ async def commitments(
         f'WHERE "coach_id" = {user} AND "status" = {scheduled} '
         f'AND "start_at" < {hi} AND "end_at" > {lo} '
         'UNION ALL SELECT 2, NULL, NULL, NULL, COUNT(*) FROM "booking" '
-        f'WHERE "user_id" = {user} AND "status" {held_in} AND "start_at" > {at}'
+        f'WHERE "user_id" = {user} AND "status" {held_in} AND "start_at" > {at} '
+        'UNION ALL SELECT 3, NULL, NULL, "event_id", NULL FROM "waitlist_entry" '
+        f'WHERE "user_id" = {user} AND "event_id" {ids}'
     )
-    busy, held, upcoming = [], {}, 0
+    busy, held, upcoming, waiting = [], {}, 0, set()
     for row in rows:
         if row["kind"] == 0:
             busy.append((as_instant(row["a"]), as_instant(row["b"])))
         elif row["kind"] == 1:
             held[as_uuid(row["event_id"])] = row["n"]
-        else:
+        elif row["kind"] == 2:
             upcoming = row["n"]
-    return Commitments(busy, held, upcoming)
+        else:
+            waiting.add(as_uuid(row["event_id"]))
+    return Commitments(busy, held, upcoming, frozenset(waiting))
 
 
 async def lock_event(event_id: UUID) -> Event | None:
