@@ -507,6 +507,9 @@ def parties(*likely: str) -> st.SearchStrategy[str]:
 
 
 REF = st.integers(-20, 20)  # a booking, see Run.pick
+WAITED_FOR = 99  # a booking: one the step could move, in an event someone waits for
+# Cancels and decisions also aim at seats someone waits for (promotions), a quarter of the time.
+FREEING_REF = st.one_of(REF, REF, REF, st.just(WAITED_FOR))
 
 worlds = st.builds(
     World,
@@ -531,11 +534,14 @@ orders = st.builds(
     rest=st.booleans(),
 )
 decisions = st.builds(
-    Move, op=st.sampled_from(["accept", "reject"]), booking=REF, party=parties("coach", "admin")
+    Move,
+    op=st.sampled_from(["accept", "reject"]),
+    booking=FREEING_REF,
+    party=parties("coach", "admin"),
 )
 cancels = st.builds(
     Cancel,
-    booking=REF,
+    booking=FREEING_REF,
     party=parties("athlete", "coach", "admin"),
     reason=st.sampled_from(["NoTime", "NotFeelingWell", "Other"]),
     text=st.sampled_from([None, "  ", "sick"]),
@@ -916,6 +922,10 @@ class Run:
         """The n-th booking from the newest (the recent ones are the likeliest to be live); a
         negative n counts among those the step could move, if any (to reach deeper states)."""
         rows = [before.bookings[b] for b in reversed(self.bookings)]
+        if step.booking == WAITED_FOR:
+            sources = SOURCES[getattr(step, "op", type(step))]
+            waited = [b for b in rows if b.status in sources and before.waiting.get(b.event)]
+            return waited[0] if waited else None
         if step.booking < 0:
             movable = [b for b in rows if b.status in SOURCES[getattr(step, "op", type(step))]]
             rows = movable or rows
