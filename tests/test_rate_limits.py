@@ -204,6 +204,38 @@ async def test_graphql_shares_the_bucket_and_answers_429_as_a_graphql_error(
         await gql(client, me, READ, userId=str(users.athlete))
 
 
+NOTIFY = "mutation { notifyBookings { ... on NotifySummary { purgedRateBuckets } } }"
+
+
+async def test_the_notify_run_drops_buckets_full_again_and_nothing_changes(
+    client_with, users, clock
+):
+    """No bucket is a full bucket: the notify run drops those untouched long enough to refill
+    (2 tokens at 60 a minute: 2 s), keeps the others, and the limit holds as before."""
+    async with client_with(rate_limit_per_minute=60, rate_limit_burst=2) as client:
+        me = users.as_athlete
+
+        async def purge() -> int:
+            data = await gql(client, users.as_scheduler, NOTIFY)
+            return int(data["data"]["notifyBookings"]["purgedRateBuckets"])
+
+        def mine() -> Any:
+            return RateBucket.filter(key__endswith=str(users.athlete)).exists()
+
+        assert [(await listing(client, users.athlete, me)).status_code for _ in range(2)] == [
+            200,
+            200,
+        ]
+        clock.advance(seconds=1)
+        assert await purge() == 0  # half refilled: kept
+        assert await mine()
+        clock.advance(seconds=1, milliseconds=10)
+        assert await purge() == 1
+        assert not await mine()
+        codes = [(await listing(client, users.athlete, me)).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]  # the burst, exactly as a full bucket gives
+
+
 async def test_limits_set_to_zero_are_off_and_write_nothing(client, users, settings):
     """The test defaults (conftest): both rates 0."""
     assert settings.rate_limit_per_minute == settings.order_rate_limit_per_minute == 0

@@ -10,6 +10,8 @@
 4. Orders' Idempotency-Keys past their expiry are deleted (resolvers/idempotency.py).
 5. Waitlist entries of events that have started or are canceled are removed
    (resolvers/waitlists.py).
+6. Rate buckets full again (untouched long enough to refill) are dropped: no bucket is a full
+   one (resolvers/rate_limits.py).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from leko_bookings import metrics
 from leko_bookings.auth import Role
 from leko_bookings.channels import Channel, Message
 from leko_bookings.models import CanceledByRole, NotificationStatus
-from leko_bookings.resolvers import idempotency, waitlists
+from leko_bookings.resolvers import idempotency, rate_limits, waitlists
 from leko_bookings.resolvers.access import require_roles
 from leko_bookings.resolvers.cancellation import cancel_by_system
 from leko_bookings.resolvers.context import Context
@@ -49,6 +51,7 @@ class NotifySummary:
     expired: int = 0
     purged_idempotency_keys: int = 0
     purged_waitlist_entries: int = 0
+    purged_rate_buckets: int = 0
 
 
 async def expire_pending_bookings(ctx: Context, batch: int) -> int:
@@ -190,4 +193,5 @@ async def notify_bookings(ctx: Context, channel: Channel) -> NotifySummary:
     await deliver_due(ctx, channel, summary)
     summary.purged_idempotency_keys = await idempotency.purge_expired(ctx)
     summary.purged_waitlist_entries = await waitlists.purge(ctx)
+    summary.purged_rate_buckets = await rate_limits.purge_full(ctx)
     return summary

@@ -108,6 +108,18 @@ async def take_feed_read(feed_id: UUID, now: datetime, settings: Settings) -> No
         await _take(_key(FEEDS, feed_id), limit, now)
 
 
+async def purge_full(ctx: Context) -> int:
+    """The notify run: a bucket untouched for as long as it takes to refill from empty is full,
+    which is what no bucket means; those are dropped (the table holds the recent callers only).
+    A limit turned off (0 a minute) drops all of its buckets. How many were dropped."""
+    now, dropped = ctx.now.timestamp(), 0
+    for limit in (request_limit(ctx.settings), order_limit(ctx.settings), feed_limit(ctx.settings)):
+        off = limit.per_minute == 0
+        before = None if off else now - limit.burst * 60 / limit.per_minute
+        dropped += await buckets.purge_untouched(f"{limit.name}:", before)
+    return dropped
+
+
 async def forget(user_id: UUID) -> None:
     """Drop a user's buckets (erasure: no row keeps their id)."""
     await buckets.forget([_key(name, user_id) for name in (REQUESTS, ORDERS)])

@@ -34,6 +34,9 @@ class NotifySummary:
     purged_waitlist_entries: int = strawberry.field(
         description="Waitlist entries deleted: their events have started or are canceled."
     )
+    purged_rate_buckets: int = strawberry.field(
+        description="Rate-limit buckets dropped: full again, the same as none."
+    )
 
 
 NotifyResult = Annotated[NotifySummary | ForbiddenError, strawberry.union("NotifyResult")]
@@ -120,6 +123,7 @@ class NotificationMutation:
             expired=done.expired,
             purged_idempotency_keys=done.purged_idempotency_keys,
             purged_waitlist_entries=done.purged_waitlist_entries,
+            purged_rate_buckets=done.purged_rate_buckets,
         )
 
     @strawberry.mutation(description="Mark some of the caller's notifications read.")

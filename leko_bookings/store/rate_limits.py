@@ -76,3 +76,12 @@ async def bucket(key: str) -> Bucket | None:
 async def forget(keys: list[str]) -> None:
     """Drop these buckets."""
     await RateBucket.filter(key__in=keys).delete()
+
+
+async def purge_untouched(prefix: str, before: float | None) -> int:
+    """Drop the buckets of one limit (`prefix`) not taken from since `before` (Unix seconds;
+    None: all of them); how many. A bucket taken from meanwhile no longer matches and stays."""
+    found = RateBucket.filter(key__startswith=prefix)
+    if before is not None:
+        found = found.filter(refilled_at__lt=before)
+    return await found.delete()
