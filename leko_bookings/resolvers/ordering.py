@@ -29,7 +29,7 @@ from leko_bookings.resolvers import idempotency, rate_limits
 from leko_bookings.resolvers.access import ensure_acts_for
 from leko_bookings.resolvers.common import overlaps
 from leko_bookings.resolvers.context import Context
-from leko_bookings.resolvers.history import actor_of, entry, record
+from leko_bookings.resolvers.history import Actor, actor_of, entry, record
 from leko_bookings.resolvers.idempotency import Claim, IdempotencyKeyInUse, Keyed, Replayed
 from leko_bookings.resolvers.notification_rules import Trigger
 from leko_bookings.resolvers.outbox import enqueue
@@ -252,33 +252,53 @@ async def _place(ctx: Context, data: BookEventsInput, held: Claim | None) -> Ord
                 f"{n} of the {total} requested events cannot be booked; nothing was booked.{why}",
                 refusals=refusals,
             )
-        order = Order(
-            id=uuid4(),
-            user_id=data.user_id,
-            payment_type=data.payment_method.type,
-            payment_method_id=data.payment_method.method_id,
-            payment_status=PaymentStatus.Cash,
-            created_at=ctx.now,
-        )
-        await order_rows.create(order)
-        bookings = [new_booking(ctx, order.id, event, data.user_id) for event in requested]
-        await booking_rows.create(bookings)
-        if commitments.waiting:  # a seat now: no longer waiting for it
-            await waitlist_rows.remove_user_from(data.user_id, list(commitments.waiting))
         booked = actor_of(
             ctx, Party.athlete if ctx.principal.user_id == data.user_id else Party.admin
         )
-        await record(
-            [entry(b, ctx, booked, HistoryAction.Booked, target=b.status) for b in bookings]
+        payment = data.payment_method
+        order, bookings = await place_bookings(
+            ctx, data.user_id, requested, booked, payment.type, payment.method_id
         )
-        await enqueue(ctx, Trigger.booking_created, bookings)
-        pending = [b for b in bookings if b.status is BookingStatus.Pending]
-        await enqueue(ctx, Trigger.pending_approval, pending)
+        if commitments.waiting:  # a seat now: no longer waiting for it
+            await waitlist_rows.remove_user_from(data.user_id, list(commitments.waiting))
         if held is not None:  # the answer is kept with the order, or neither is written
             placed = await _shown(order, bookings, requested)
             await idempotency.complete(held, placed)
             return placed
     return await _shown(order, bookings, requested)
+
+
+async def place_bookings(
+    ctx: Context,
+    user_id: UUID,
+    events: list[Event],
+    actor: Actor,
+    payment_type: PaymentType = PaymentType.Cash,
+    payment_method_id: UUID | None = None,
+    detail: str | None = None,
+) -> tuple[Order, list[Booking]]:
+    """Inside the transaction that checked every rule (rows locked): a new order booking these
+    events for the user, each booking's status by its slot, its history entry (`Booked` by
+    `actor`, with `detail`), and the notifications a new booking sets off."""
+    order = Order(
+        id=uuid4(),
+        user_id=user_id,
+        payment_type=payment_type,
+        payment_method_id=payment_method_id,
+        payment_status=PaymentStatus.Cash,
+        created_at=ctx.now,
+    )
+    await order_rows.create(order)
+    bookings = [new_booking(ctx, order.id, event, user_id) for event in events]
+    await booking_rows.create(bookings)
+    history = [
+        entry(b, ctx, actor, HistoryAction.Booked, target=b.status, detail=detail) for b in bookings
+    ]
+    await record(history)
+    await enqueue(ctx, Trigger.booking_created, bookings)
+    pending = [b for b in bookings if b.status is BookingStatus.Pending]
+    await enqueue(ctx, Trigger.pending_approval, pending)
+    return order, bookings
 
 
 async def _shown(order: Order, bookings: list[Booking], events: list[Event]) -> OrderView:

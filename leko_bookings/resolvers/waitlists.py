@@ -26,20 +26,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from tortoise import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from leko_bookings.errors import BookingError, NotFound, forbidden, validation
 from leko_bookings.models import (
-    BookingStatus,
     Event,
     EventStatus,
-    HistoryAction,
-    Order,
-    PaymentStatus,
-    PaymentType,
     WaitlistEntry,
 )
 from leko_bookings.resolvers.access import sees_event
@@ -51,14 +46,13 @@ from leko_bookings.resolvers.common import (
     time_ordered_uuid,
 )
 from leko_bookings.resolvers.context import Context
-from leko_bookings.resolvers.history import SYSTEM, entry, record
+from leko_bookings.resolvers.history import SYSTEM
 from leko_bookings.resolvers.notification_rules import Trigger
-from leko_bookings.resolvers.ordering import booking_refusals, new_booking
+from leko_bookings.resolvers.ordering import booking_refusals, place_bookings
 from leko_bookings.resolvers.outbox import enqueue
 from leko_bookings.resolvers.seats import SEAT_HOLDING, seats_left
 from leko_bookings.store import bookings as booking_rows
 from leko_bookings.store import events as event_rows
-from leko_bookings.store import orders as order_rows
 from leko_bookings.store import waitlists as waitlist_rows
 from leko_bookings.store.locks import lock_users, try_lock_user
 from leko_bookings.store.views import WaitlistEntryView, WaitlistSummary
@@ -208,22 +202,6 @@ async def promote(
 
 
 async def _book_waiting(ctx: Context, event: Event, waiting: WaitlistEntryView) -> None:
-    order = Order(
-        id=uuid4(),
-        user_id=waiting.user_id,
-        payment_type=PaymentType.Cash,
-        payment_method_id=None,
-        payment_status=PaymentStatus.Cash,
-        created_at=ctx.now,
-    )
-    await order_rows.create(order)
-    booking = new_booking(ctx, order.id, event, waiting.user_id)
-    await booking_rows.create([booking])
-    await record(
-        [entry(booking, ctx, SYSTEM, HistoryAction.Booked, target=booking.status, detail=PROMOTED)]
-    )
+    _, bookings = await place_bookings(ctx, waiting.user_id, [event], SYSTEM, detail=PROMOTED)
     await waitlist_rows.remove_entries([waiting.entry_id])
-    await enqueue(ctx, Trigger.waitlist_promoted, [booking])
-    await enqueue(ctx, Trigger.booking_created, [booking])
-    if booking.status is BookingStatus.Pending:
-        await enqueue(ctx, Trigger.pending_approval, [booking])
+    await enqueue(ctx, Trigger.waitlist_promoted, bookings)

@@ -103,6 +103,12 @@ class GraphQLContext:
         for cached in ("seats_taken", "viewer_booking", "waitlist"):
             self.__dict__.pop(cached, None)
 
+    def answer_header(self, name: str, value: str) -> None:
+        """A header the HTTP answer carries (Retry-After, Idempotent-Replayed); over a WebSocket
+        there is none to set."""
+        if self.response is not None:
+            self.response.headers[name] = value
+
     @property
     def has_caller(self) -> bool:
         return self._ctx is not None

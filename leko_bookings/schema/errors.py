@@ -86,9 +86,7 @@ class NotFoundHandler(strawberry.ExceptionHandler[NotFound, NotFoundError]):
 
 class TooManyRequestsHandler(strawberry.ExceptionHandler[TooManyRequests, TooManyRequestsError]):
     def handle(self, exception: TooManyRequests, *, field: Any, info: Any) -> TooManyRequestsError:
-        response = info.context.response
-        if response is not None:  # over HTTP: the answer carries it too
-            response.headers["Retry-After"] = str(exception.retry_after)
+        info.context.answer_header("Retry-After", str(exception.retry_after))
         return TooManyRequestsError(retry_after=exception.retry_after, **_fields(exception))
 
 

@@ -53,12 +53,6 @@ KEY = (
 )
 
 
-def _answer_header(info: Info, name: str, value: str) -> None:
-    response = info.context.response
-    if response is not None:  # over HTTP
-        response.headers[name] = value
-
-
 def _contract_names(value: Any) -> Any:
     """Input field names as the contract and the import file spell them (camelCase)."""
     if isinstance(value, dict):
@@ -90,10 +84,10 @@ class Mutation:
         try:
             placed = await ordering.book_events_once(ctx, data, Keyed(idempotency_key))
         except IdempotencyKeyInUse as busy:
-            _answer_header(info, "Retry-After", str(busy.retry_after))
+            info.context.answer_header("Retry-After", str(busy.retry_after))
             raise
         if isinstance(placed, Replayed):
-            _answer_header(info, REPLAYED_HEADER, "true")
+            info.context.answer_header(REPLAYED_HEADER, "true")
             if placed.refusal is not None:
                 raise placed.refusal
             return BookingOrder.of(await replayed_order(ctx, placed))
