@@ -135,6 +135,11 @@ async def test_the_coach_and_operators_page_through_the_waitlist(client, users, 
         client, users.as_admin, WAITLIST, eventId=str(event), after=first["pageInfo"]["endCursor"]
     )
     assert [(n["userId"], n["position"]) for n in rest["nodes"]] == [(str(crowd.ids[2]), 3)]
+    for bad in (0, -1, 501):  # the page sizes every list takes: 1..500
+        data = await gql(client, users.as_coach, WAITLIST, eventId=str(event), first=bad)
+        assert data["errors"][0]["extensions"]["code"] == "validation", data
+    data = await gql(client, users.as_coach, WAITLIST, eventId=str(event), after="not-a-cursor")
+    assert data["errors"][0]["extensions"]["code"] == "validation", data
     for stranger in (users.as_other_coach, crowd.headers(0)):
         data = await gql(client, stranger, WAITLIST, eventId=str(event))
         assert data["errors"][0]["extensions"]["code"] == "forbidden", data

@@ -41,6 +41,7 @@ from leko_bookings.resolvers.access import sees_event
 from leko_bookings.resolvers.common import (
     Page,
     PageRequest,
+    check_page_size,
     page_bounds,
     page_of,
     time_ordered_uuid,
@@ -50,6 +51,7 @@ from leko_bookings.resolvers.history import SYSTEM
 from leko_bookings.resolvers.notification_rules import Trigger
 from leko_bookings.resolvers.ordering import booking_refusals, place_bookings
 from leko_bookings.resolvers.outbox import enqueue
+from leko_bookings.resolvers.reading import MAX_PAGE
 from leko_bookings.resolvers.seats import SEAT_HOLDING, seats_left
 from leko_bookings.store import bookings as booking_rows
 from leko_bookings.store import events as event_rows
@@ -138,6 +140,7 @@ async def waitlist(ctx: Context, event_id: UUID, page: PageRequest) -> Page[Wait
         raise _event_not_found(event_id)
     if not sees_event(ctx, event):
         raise forbidden("Only the event's coach or an operator can see its waitlist.")
+    check_page_size(page, MAX_PAGE)
     everyone = (await waitlist_rows.entries([event_id])).get(event_id, [])
     moment, row_id, limit, backward = page_bounds(page)
     rows = everyone
