@@ -32,7 +32,7 @@ from leko_bookings.resolvers import rate_limits, waitlists
 from leko_bookings.resolvers.access import ensure_sees_booking
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.history import actor_of, entry, record
-from leko_bookings.resolvers.lifecycle import CANCELED_BY
+from leko_bookings.resolvers.lifecycle import cancel_fields
 from leko_bookings.resolvers.notification_rules import Trigger
 from leko_bookings.resolvers.ordering import booking_refusals, new_booking
 from leko_bookings.resolvers.outbox import enqueue
@@ -157,8 +157,7 @@ async def reschedule_booking(ctx: Context, booking_id: UUID, event_id: UUID) -> 
         source = old.status
         check_move(source, BookingStatus.Canceled, party, old_event, ctx.now)
         old.status = BookingStatus.Canceled
-        old.canceled_at = ctx.now
-        old.canceled_by_role = CANCELED_BY[party]
+        cancel_fields(old, ctx, party)
         old.cancellation_reason_code = CancellationReasonCode.Other
         old.cancellation_reason_text = REASON_TEXT
         old.rescheduled_to = new.id
