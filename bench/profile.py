@@ -30,7 +30,7 @@ from fastapi import FastAPI
 
 from bench.datagen import Dataset, Sizes, generate, load, now_hour
 from bench.scenarios import SCENARIOS, Scenario, build, reset_pool
-from bench.suite import _dsn, _migrate, _with_database
+from bench.suite import _dsn, _migrate, _settle_ranks, _with_database
 
 
 @asynccontextmanager
@@ -117,6 +117,7 @@ async def scratch_database(
         await _migrate(url)
         data, made = generate(Sizes.smoke() if small else Sizes(), now_hour(), seed)
         await load(_dsn(url), data, made)
+        await _settle_ranks(url)
         yield url, data, secret
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -57,11 +57,27 @@ def _dsn(url: str) -> str:
 
 async def _migrate(url: str) -> None:
     """`leko-bookings migrate`, as an operator runs it."""
+    await _operate(url, "migrate")
+
+
+async def _settle_ranks(url: str) -> None:
+    """`leko-bookings settle-ranks`, as an operator runs it after a bulk load: the loaded
+    bookings' serviceCardinality stored (each notify run would do it); then VACUUM ANALYZE of
+    what it rewrote, as autovacuum would do in time (the load's own VACUUM came before)."""
+    await _operate(url, "settle-ranks")
+    conn = await asyncpg.connect(_dsn(url))
+    try:
+        await conn.execute('VACUUM ANALYZE "booking", "booking_rank_stale"')
+    finally:
+        await conn.close()
+
+
+async def _operate(url: str, command: str) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "leko_bookings.cli",
-        "migrate",
+        command,
         env={**os.environ, "LEKO_DATABASE_URL": url},
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
@@ -69,7 +85,7 @@ async def _migrate(url: str) -> None:
     )
     out, _ = await proc.communicate()
     if proc.returncode != 0:
-        raise RuntimeError(f"leko-bookings migrate failed:\n{out.decode()}")
+        raise RuntimeError(f"leko-bookings {command} failed:\n{out.decode()}")
 
 
 def _generator_kind() -> str:
@@ -230,6 +246,7 @@ async def run(options: Options) -> dict[str, Any]:
         data, made = await asyncio.to_thread(generate, options.sizes, now_hour(), options.seed)
         await migrating
         await load(_dsn(url), data, made)
+        await _settle_ranks(url)
         loaded = time.perf_counter() - t0
         print(f"  loaded {data.counts} in {loaded:.1f} s", flush=True)
         print("counting SQL statements, starting servers, checking answers, measuring ...")

@@ -44,6 +44,7 @@ from leko_bookings.db import (
     tortoise_config,
 )
 from leko_bookings.errors import DATABASE_UNREACHABLE, DomainError, Unavailable, validation
+from leko_bookings.resolvers import ranks
 from leko_bookings.resolvers.catalog import parse_events
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.notify import notify_bookings
@@ -322,6 +323,17 @@ async def _notify_every(seconds: float, parent: int | None) -> None:
             await asyncio.sleep(seconds / steps)
 
 
+async def _settle_ranks() -> dict[str, int]:
+    done = await ranks.settle(_operator_context())
+    return {camel(k): v for k, v in dataclasses.asdict(done).items()}
+
+
+def cmd_settle_ranks(args: argparse.Namespace) -> int:
+    """Store every stale serviceCardinality now (the notify run does it too)."""
+    print(json.dumps(asyncio.run(_with_db(_settle_ranks()))))
+    return 0
+
+
 def cmd_notify(args: argparse.Namespace) -> int:
     """One notify run, as the cron caller's POST /v1/bookings/notify does it (or one every
     `--every` seconds)."""
@@ -595,6 +607,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="run again every SECONDS until stopped, logging each run instead (default: off: once)",
     )
     notify.add_argument("--stop-with-parent", action="store_true", help=argparse.SUPPRESS)
+
+    _command(
+        sub,
+        "settle-ranks",
+        cmd_settle_ranks,
+        "store the serviceCardinality of every booking whose rank is stale now (after a bulk "
+        "load; each notify run does it too); prints its summary as JSON",
+        True,
+    )
 
     seed = _command(
         sub,

@@ -45,6 +45,7 @@ TABLES = (
     "booking_order",
     "event",
     "rate_bucket",
+    "booking_rank_stale",
     "calendar_feed",
     "idempotency_key",
 )

@@ -355,7 +355,10 @@ async def test_serve_migrates_at_start_unless_no_migrate(tmp_path):
     ):
         applied = _aerich_versions(migrating)
         skipped = _aerich_versions(untouched)
-    files = sorted(p.name for p in (migrations_dir("sqlite") / "models").glob("*.py"))
+    files = sorted(  # in the order aerich applies them: by their number
+        (p.name for p in (migrations_dir("sqlite") / "models").glob("*.py")),
+        key=lambda name: int(name.split("_", 1)[0]),
+    )
     assert files
     assert applied == files, "serve applies pending migrations before it answers"
     assert skipped is None, "serve --no-migrate must not create the aerich table"

@@ -377,3 +377,115 @@ async def test_simultaneous_cancellations_book_the_first_eligible_waiting_athlet
         expected = [a for a in waiting if a not in held and a not in left_in_time]
         assert [n["userId"] for n in left["nodes"]] == [str(a) for a in expected]
         assert [n["position"] for n in left["nodes"]] == list(range(1, len(expected) + 1))
+
+
+RANKED_CALENDAR = """
+query R($userId: UUID!) {
+  bookings(userId: $userId, first: 200) {
+    nodes { bookingId startAt bookingStatus serviceCardinality event { coachId } }
+  }
+}
+"""
+SETTLE = "mutation { notifyBookings { ... on NotifySummary { settledRankGroups busyRankGroups } } }"
+HELD = ("Pending", "Accepted", "InDispute", "DisputeDone")
+
+
+def ranks_as_counted(nodes: list[dict]) -> dict[str, int | None]:
+    """serviceCardinality by the rule, from a whole calendar: 1, 2, ... per coach among the
+    seat-holding bookings, by start then id; None for the others."""
+    expected: dict[str, int | None] = {n["bookingId"]: None for n in nodes}
+    seen: Counter = Counter()
+    held = [n for n in nodes if n["bookingStatus"] in HELD]
+    for n in sorted(held, key=lambda n: (n["startAt"], uuid.UUID(n["bookingId"]))):
+        seen[n["event"]["coachId"]] += 1
+        expected[n["bookingId"]] = seen[n["event"]["coachId"]]
+    return expected
+
+
+@pytest.mark.postgres_only
+async def test_stored_ranks_stay_right_while_orders_cancellations_and_settling_interleave(
+    pg_server,
+):
+    """Stored serviceCardinality (resolvers/ranks.py) across two workers: athletes order and
+    cancel with two coaches while the notify run settles ranks again and again and the athletes
+    read their whole calendars. Every calendar read, whatever it meets (ranks stored, stale,
+    being renumbered), ranks exactly as the rule counts; once settled, the stored ranks equal
+    the event listings' (which count every rank)."""
+    coaches = [uuid.uuid4(), uuid.uuid4()]
+    athletes = [uuid.uuid4() for _ in range(3)]
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=5)
+    events = [
+        event_json(coach=coaches[i % 2], start=start + timedelta(hours=i), minutes=50, capacity=9)
+        for i in range(16)
+    ]
+    scheduler = uuid.uuid4()
+    reads: list[tuple[dict[str, int | None], dict[str, int | None]]] = []
+    settled: list[dict] = []
+    async with httpx.AsyncClient(base_url=pg_server, timeout=60) as client:
+        await publish(client, *events)
+
+        async def calendar(athlete: uuid.UUID) -> list[dict]:
+            found = await graphql_result(
+                client, athlete, "athlete", RANKED_CALENDAR, userId=str(athlete)
+            )
+            return found["nodes"]
+
+        async def athlete_life(k: int, athlete: uuid.UUID) -> None:
+            mine = []
+            for i, event in enumerate(events):
+                if (i + k) % 3 == 0:
+                    continue
+                r = await client.post(
+                    "/v1/bookings",
+                    json=order_body(athlete, uuid.UUID(event["eventId"])),
+                    headers=bearer(athlete, "athlete"),
+                )
+                assert r.status_code == 201, r.text
+                mine.append(r.json()["bookings"][0]["bookingId"])
+                if i % 4 == k % 4:  # cancel an earlier one: later ranks with that coach move
+                    canceled = mine.pop(len(mine) // 2)
+                    await graphql_result(
+                        client, athlete, "athlete", CANCEL, bookingId=canceled, reasonCode="NoTime"
+                    )
+                nodes = await calendar(athlete)
+                reads.append(
+                    (
+                        {n["bookingId"]: n["serviceCardinality"] for n in nodes},
+                        ranks_as_counted(nodes),
+                    )
+                )
+
+        async def settling() -> None:
+            for _ in range(12):
+                settled.append(await graphql_result(client, scheduler, "scheduler", SETTLE))
+
+        await asyncio.gather(*(athlete_life(k, a) for k, a in enumerate(athletes)), settling())
+        assert len(reads) >= 30
+        for shown, counted in reads:
+            assert shown == counted
+        assert sum(s["settledRankGroups"] for s in settled) > 0  # stored ranks were read too
+
+        for _ in range(5):  # settle what is left (a group busy at the last run, if any)
+            last = await graphql_result(client, scheduler, "scheduler", SETTLE)
+            if last == {"settledRankGroups": 0, "busyRankGroups": 0}:
+                break
+        assert last == {"settledRankGroups": 0, "busyRankGroups": 0}
+        listed: dict[str, int | None] = {}
+        for coach in coaches:
+            for event in events:
+                if event["coachId"] != str(coach):
+                    continue
+                r = await client.get(
+                    "/v1/bookings",
+                    params={"eventId": event["eventId"]},
+                    headers=bearer(coach, "coach"),
+                )
+                listed |= {b["bookingId"]: b.get("serviceCardinality") for b in r.json()}
+        for athlete in athletes:
+            nodes = await calendar(athlete)
+            assert {n["bookingId"]: n["serviceCardinality"] for n in nodes} == {
+                n["bookingId"]: listed[n["bookingId"]] for n in nodes
+            }
+            assert ranks_as_counted(nodes) == {
+                n["bookingId"]: n["serviceCardinality"] for n in nodes
+            }

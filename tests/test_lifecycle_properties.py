@@ -36,14 +36,18 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from tortoise import connections
 
+from leko_bookings.auth import Principal, Role
 from leko_bookings.models import (
     Booking,
     BookingHistory,
     BookingStatus,
     Event,
     EventStatus,
+    RankStale,
     WaitlistEntry,
 )
+from leko_bookings.resolvers import ranks
+from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.state_machine import MOVES, Party, When
 from tests.conftest import NOW, TABLES
 from tests.factories import book, create_event, gql
@@ -838,6 +842,7 @@ class Run:
         self.promoted: list[BookingRow] = []
 
     async def setup(self, settings: Any, dialect: str) -> Snapshot:
+        self.operator = Context(Principal(uuid.uuid4(), frozenset({Role.scheduler})), NOW, settings)
         conn = connections.get("default")
         if dialect == "postgres":
             await conn.execute_script(f"TRUNCATE {', '.join(TABLES)} CASCADE")
@@ -914,7 +919,33 @@ class Run:
                     item["bookingStatus"], item.get("serviceCardinality"), item["completed"]
                 )
                 cur.shown[uuid.UUID(item["bookingId"])] = shown
+        await self.check_calendars(cur)
         return cur
+
+    async def calendars(self) -> dict[uuid.UUID, int | None]:
+        """serviceCardinality in each athlete's calendar (REST, `userId`), by booking."""
+        found: dict[uuid.UUID, int | None] = {}
+        for athlete in self.athletes:
+            params = {"userId": str(athlete)}
+            r = await self.client.get("/v1/bookings", params=params, headers=self.admin)
+            assert r.status_code == 200, r.text
+            found |= {uuid.UUID(i["bookingId"]): i.get("serviceCardinality") for i in r.json()}
+        return found
+
+    async def check_calendars(self, cur: Snapshot) -> None:
+        """The calendars rank as the event listings (which count every rank) do: first with the
+        ranks stored by the last settling and those changed since counted, then all settled
+        (stored ranks: resolvers/ranks.py)."""
+        counted = {b: shown.cardinality for b, shown in cur.shown.items()}
+        stale = await RankStale.all().count()
+        for settled in (False, True):
+            if settled:
+                done = await ranks.settle(self.operator)
+                assert done.busy == 0
+                note_event(f"settled {done.groups} stale athlete-coach pairs")
+            calendars = await self.calendars()
+            assert calendars == {b: counted[b] for b in calendars}, f"settled={settled}"
+        assert stale == 0 or not await RankStale.all().exists()
 
     def pick(
         self, before: Snapshot, step: Move | Cancel | Complete | Reschedule

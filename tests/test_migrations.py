@@ -40,6 +40,7 @@ APP_TABLES = {
     "booking_history",
     "notification",
     "rate_bucket",
+    "booking_rank_stale",
     "calendar_feed",
     "idempotency_key",
 }

@@ -1,6 +1,6 @@
 """Tortoise models: data only. Every rule lives in ``leko_bookings.resolvers``."""
 
-from leko_bookings.models.booking import Booking
+from leko_bookings.models.booking import Booking, RankStale
 from leko_bookings.models.calendar_feed import CalendarFeed
 from leko_bookings.models.enums import (
     ActorRole,
@@ -51,6 +51,7 @@ __all__ = [
     "OrderStatus",
     "PaymentStatus",
     "PaymentType",
+    "RankStale",
     "RateBucket",
     "RecipientRole",
     "SlotPaymentMethod",

@@ -47,6 +47,9 @@ class Booking(Model):
     rescheduled_from = fields.UUIDField(null=True)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
+    # serviceCardinality as last settled (`resolvers/ranks.py`): trusted only while no
+    # RankStale row names the booking's athlete and coach; NULL when it holds no seat.
+    service_rank = fields.IntField(null=True)
 
     event_id: object
     order_id: object
@@ -54,10 +57,13 @@ class Booking(Model):
     class Meta:
         table = "booking"
         indexes = (
-            Index(fields=("user_id", "start_at")),
-            # serviceCardinality in the calendar (`store/bookings.py: _users_page_sql`): an
-            # athlete's bookings with one coach up to one booking, by start then id, counted with
-            # their status from this index alone (no table rows read).
+            # The calendar (`store/bookings.py: _users_page_sql`): a user's bookings overlapping a
+            # month, by start then id; `end_at` is tested in the index, so only the month's rows
+            # are read from the table.
+            Index(fields=("user_id", "start_at", "id", "end_at")),
+            # serviceCardinality where it is counted (a stale athlete and coach, other reads, the
+            # settling): an athlete's bookings with one coach up to one booking, by start then
+            # id, counted with their status from this index alone (no table rows read).
             Index(fields=("user_id", "coach_id", "start_at", "id", "status")),
             Index(fields=("coach_id", "start_at")),
             Index(fields=("event_id", "status")),
@@ -65,3 +71,18 @@ class Booking(Model):
             Index(fields=("status", "start_at", "id")),
             Index(fields=("status", "end_at", "id")),
         )
+
+
+class RankStale(Model):
+    """An athlete's bookings with one coach whose stored ranks (`Booking.service_rank`) may be
+    out of date: written by the database's triggers (migration `stored_ranks`) in the
+    transaction that inserts, deletes, or changes the status, start or coach of a booking;
+    deleted by the settling that renumbers them (`resolvers/ranks.py`)."""
+
+    id = fields.BigIntField(primary_key=True)
+    user_id = fields.UUIDField()
+    coach_id = fields.UUIDField()
+
+    class Meta:
+        table = "booking_rank_stale"
+        indexes = (Index(fields=("user_id", "coach_id")),)

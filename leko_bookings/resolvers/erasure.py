@@ -25,6 +25,7 @@ from leko_bookings.resolvers.seats import SEAT_HOLDING
 from leko_bookings.store import erasure as erasure_rows
 from leko_bookings.store import events as event_rows
 from leko_bookings.store import idempotency as key_rows
+from leko_bookings.store import ranks as rank_rows
 from leko_bookings.store import waitlists as waitlist_rows
 
 NIL = erasure_rows.NIL
@@ -71,6 +72,7 @@ async def erase_user(ctx: Context, current_user_id: UUID, user_id: UUID | None =
         remaining = await erasure_rows.coached(target)
         await erasure_rows.anonymise(target, ctx.now)
         await rate_limits.forget(target)  # the keys of their rate buckets hold their id
+        await rank_rows.forget(target)  # no booking ranked under their id is left
         await key_rows.erase(target)  # their orders' Idempotency-Keys and kept answers
         await record([entry(b, ctx, SYSTEM, HistoryAction.CoachErased) for b in remaining])
     return Erasure(target, held.own_bookings, len(held.coached_bookings), len(events))

@@ -28,7 +28,7 @@ from leko_bookings import metrics
 from leko_bookings.auth import Role
 from leko_bookings.channels import Channel, Message
 from leko_bookings.models import CanceledByRole, NotificationStatus
-from leko_bookings.resolvers import idempotency, rate_limits, waitlists
+from leko_bookings.resolvers import idempotency, ranks, rate_limits, waitlists
 from leko_bookings.resolvers.access import require_roles
 from leko_bookings.resolvers.cancellation import cancel_by_system
 from leko_bookings.resolvers.context import Context
@@ -52,6 +52,8 @@ class NotifySummary:
     purged_idempotency_keys: int = 0
     purged_waitlist_entries: int = 0
     purged_rate_buckets: int = 0
+    settled_rank_groups: int = 0
+    busy_rank_groups: int = 0
 
 
 async def expire_pending_bookings(ctx: Context, batch: int) -> int:
@@ -194,4 +196,6 @@ async def notify_bookings(ctx: Context, channel: Channel) -> NotifySummary:
     summary.purged_idempotency_keys = await idempotency.purge_expired(ctx)
     summary.purged_waitlist_entries = await waitlists.purge(ctx)
     summary.purged_rate_buckets = await rate_limits.purge_full(ctx)
+    settled = await ranks.settle(ctx)
+    summary.settled_rank_groups, summary.busy_rank_groups = settled.groups, settled.busy
     return summary

@@ -37,6 +37,14 @@ class NotifySummary:
     purged_rate_buckets: int = strawberry.field(
         description="Rate-limit buckets dropped: full again, the same as none."
     )
+    settled_rank_groups: int = strawberry.field(
+        description="Athletes' serviceCardinality with one coach stored anew after changes "
+        "(until then each is counted when read)."
+    )
+    busy_rank_groups: int = strawberry.field(
+        description="Athletes' ranks with one coach left for the next run: a transaction held "
+        "one of their bookings."
+    )
 
 
 NotifyResult = Annotated[NotifySummary | ForbiddenError, strawberry.union("NotifyResult")]
@@ -124,6 +132,8 @@ class NotificationMutation:
             purged_idempotency_keys=done.purged_idempotency_keys,
             purged_waitlist_entries=done.purged_waitlist_entries,
             purged_rate_buckets=done.purged_rate_buckets,
+            settled_rank_groups=done.settled_rank_groups,
+            busy_rank_groups=done.busy_rank_groups,
         )
 
     @strawberry.mutation(description="Mark some of the caller's notifications read.")

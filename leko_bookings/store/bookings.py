@@ -25,6 +25,7 @@ from leko_bookings.models import (
 )
 from leko_bookings.store.events import EVENT_COLUMNS, event_view, event_view_of_values
 from leko_bookings.store.orders import OrderRecord, record_of
+from leko_bookings.store.ranks import rank_window
 from leko_bookings.store.sql import (
     PageBounds,
     Params,
@@ -133,16 +134,10 @@ async def views_of(
 
 
 def _rank_window(held: str, users: str, coaches: str, last: str) -> str:
-    """serviceCardinality, computed by the database: each seat-holding booking (`held`: the
-    statuses) of these users (`users`, `coaches`: SQL conditions on the column) numbered 1, 2,
-    ... among its athlete's seat-holding bookings with the same coach, by start then id; those
-    starting after `last` (which cannot precede any booking asked for) are not read."""
-    return (
-        'SELECT "id", ROW_NUMBER() OVER (PARTITION BY "user_id", "coach_id" '
-        'ORDER BY "start_at", "id") "n" FROM "booking" '
-        f'WHERE "user_id" {users} AND "coach_id" {coaches} AND "status" {held} '
-        f'AND "start_at" <= {last}'
-    )
+    """`ranks.rank_window` over these users' bookings with these coaches (`users`, `coaches`:
+    SQL conditions on the column) starting at `last` or before (which cannot precede any
+    booking asked for)."""
+    return rank_window(held, f'"user_id" {users} AND "coach_id" {coaches} AND "start_at" <= {last}')
 
 
 async def _ranks(bookings: list[Row], holding: Holding) -> dict[UUID, int]:
@@ -264,14 +259,13 @@ def _selected(p: Params, s: Selection, table: str = "b") -> list[str]:
 
 def _users_page_sql(p: Params, s: Selection, page: PageBounds, holding: Holding) -> str:
     """A page of one user's bookings (their calendar) with events and ranks: the page's rows are
-    read first (the user's index by start), then each seat-holding one's rank is counted: the
-    user's seat-holding bookings with the same coach up to it, by start then id (earlier ones,
-    dismissed ones, ones outside the page's conditions all count), which is `_rank_window`'s
-    number. Each count is one range of the (user, coach, start, id, status) index
-    (`Booking.Meta`) and nothing else: no table rows, no sort, no window over the user's whole
-    history (sorting and windowing it cost more CPU than the page itself). A count reads about
-    as many index entries as its rank: a long history with one coach costs more than a first
-    booking."""
+    read first (the user's index by start, which tests the end too), then each seat-holding
+    one's rank is its stored `service_rank`, unless a stale row (`store/ranks.py`) names the
+    user and its coach: then the rank is counted, which is `_rank_window`'s number: the user's
+    seat-holding bookings with the same coach up to it, by start then id (earlier ones,
+    dismissed ones, ones outside the page's conditions all count). Each count is one range of
+    the (user, coach, start, id, status) index (`Booking.Meta`) and nothing else. The stale
+    coaches are read once per statement (an uncorrelated subquery)."""
     held = p.any_of([status.value for status in holding], "text")
     user = p(s.user_id)
     conditions = _selected(p, Selection(None, s.event_id, s.coach_id, s.start, s.end), "b")
@@ -281,16 +275,21 @@ def _users_page_sql(p: Params, s: Selection, page: PageBounds, holding: Holding)
         *(c for c in conditions if c != "1 = 1"),
     ]
     clause = page_clause(p, conditions, page, "b.")
-    own = ", ".join(f'b."{c}"' for c in BOOKING_COLUMNS)
-    rank = (
+    own = ", ".join(f'b."{c}"' for c in (*BOOKING_COLUMNS, "service_rank"))
+    count = (
         f'SELECT COUNT(*) FROM "booking" x WHERE x."user_id" = {user} '
         f'AND x."coach_id" = b."coach_id" AND x."status" {held} AND x."start_at" <= b."start_at" '
         'AND (x."start_at", x."id") <= (b."start_at", b."id")'
     )
+    stale = f'SELECT s."coach_id" FROM "booking_rank_stale" s WHERE s."user_id" = {user}'
+    rank = (
+        f'CASE WHEN b."status" {held} THEN CASE WHEN b."coach_id" IN ({stale}) '
+        f'THEN ({count}) ELSE b."service_rank" END END'
+    )
     order = "DESC" if page[3] else "ASC"
     return (
         f'WITH page AS (SELECT {own} FROM "booking" b{clause}) '
-        f'SELECT {_SELECTED}, CASE WHEN b."status" {held} THEN ({rank}) END "n" '
+        f'SELECT {_SELECTED}, {rank} "n" '
         f'FROM page b JOIN "event" e ON e."id" = b."event_id" '
         f'ORDER BY b."start_at" {order}, b."id" {order}'
     )
@@ -368,9 +367,18 @@ async def lock_booking_with_event(booking_id: UUID) -> Booking | None:
     )
 
 
+_WRITTEN = tuple(
+    f["name"]
+    for f in Booking.describe(serializable=False)["data_fields"]
+    if f["name"] != "service_rank"
+)  # the columns a rule may change (its order and event never do): the stored rank is the
+# settling's alone (store/ranks.py)
+
+
 async def save(booking: Booking, *fields: str) -> None:
-    """Write a changed booking (the named fields, or all)."""
-    await booking.save(update_fields=list(fields) or None)
+    """Write a changed booking (the named fields, or all but its stored rank, which a rule's
+    copy of the row may hold from before the last settling)."""
+    await booking.save(update_fields=list(fields or _WRITTEN))
 
 
 async def lock_live_ahead(event_id: UUID, statuses: Sequence[BookingStatus]) -> list[Booking]:
