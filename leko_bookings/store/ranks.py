@@ -64,11 +64,11 @@ def rank_window(held: str, where: str) -> str:
     )
 
 
-def _groups(p: Params, groups: Sequence[Group]) -> str:
-    """`("user_id", "coach_id") IN (VALUES ...)`, to follow a table name or nothing."""
+def _in_groups(p: Params, groups: Sequence[Group], table: str = "") -> str:
+    """`(user_id, coach_id) IN (VALUES ...)` on the booking `table` names (or the unaliased)."""
     cast = "::uuid" if p.postgres else ""
     pairs = ", ".join(f"({p(user)}{cast}, {p(coach)}{cast})" for user, coach in groups)
-    return f'"user_id", "coach_id") IN (VALUES {pairs})'
+    return f'({table}"user_id", {table}"coach_id") IN (VALUES {pairs})'
 
 
 async def renumber(
@@ -79,19 +79,20 @@ async def renumber(
     statuses that hold a seat) and NULL for the others, then delete these stale rows (read
     before this call)."""
     p = Params()
-    pairs = _groups(p, groups)
     if p.postgres:
+        lock = (
+            f'SELECT 1 FROM "booking" WHERE {_in_groups(p, groups)} ORDER BY "id" FOR UPDATE NOWAIT'
+        )
         try:
-            await p.rows(f'SELECT 1 FROM "booking" WHERE ({pairs} ORDER BY "id" FOR UPDATE NOWAIT')
+            await p.rows(lock)
         except LockNotAvailableError as busy:
             raise GroupsBusy() from busy
         p = Params()
-        pairs = _groups(p, groups)
-    window = rank_window(p.any_of([s.value for s in holding], "text"), f"({pairs}")
+    window = rank_window(p.any_of([s.value for s in holding], "text"), _in_groups(p, groups))
     differs = "IS DISTINCT FROM" if p.postgres else "IS NOT"
     await p.rows(
         'UPDATE "booking" SET "service_rank" = r."n" FROM (SELECT g."id", w."n" FROM "booking" g '
-        f'LEFT JOIN ({window}) w ON w."id" = g."id" WHERE (g.{pairs}) r '
+        f'LEFT JOIN ({window}) w ON w."id" = g."id" WHERE {_in_groups(p, groups, "g.")}) r '
         f'WHERE "booking"."id" = r."id" AND "booking"."service_rank" {differs} r."n"'
     )
     p = Params()
