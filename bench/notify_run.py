@@ -26,6 +26,7 @@ os.environ.setdefault("AERICH_NO_TORTOISE_V1_WARNING", "1")
 
 from tortoise import Tortoise
 
+from bench.suite import _settle_ranks
 from leko_bookings.auth import Principal, Role
 from leko_bookings.channels import LogChannel
 from leko_bookings.db import tortoise_config
@@ -130,16 +131,12 @@ async def main() -> None:
         await load(dsn, args.bookings, now)
         # The loaded bookings' ranks stored, as an operator does after a bulk load (README
         # "Decisions": stored ranks), so that the timed run settles only what it changes.
-        subprocess.run(  # noqa: ASYNC221 - set-up before the timed part
-            [sys.executable, "-m", "leko_bookings.cli", "settle-ranks"],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        await _settle_ranks(url)
         conn = await asyncpg.connect(dsn)
-        await conn.execute("VACUUM ANALYZE")
-        await conn.execute("CHECKPOINT")
-        await conn.close()
+        try:
+            await conn.execute("CHECKPOINT")  # what the settling wrote, as after the load
+        finally:
+            await conn.close()
         loaded = time.perf_counter() - t0
 
         log = logging.getLogger("leko_bookings.notifications")

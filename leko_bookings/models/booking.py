@@ -76,8 +76,8 @@ class Booking(Model):
 class RankStale(Model):
     """An athlete's bookings with one coach whose stored ranks (`Booking.service_rank`) may be
     out of date: written by the database's triggers (migration `stored_ranks`) in the
-    transaction that inserts, deletes, or changes the status, start or coach of a booking;
-    deleted by the settling that renumbers them (`resolvers/ranks.py`)."""
+    transaction that inserts, deletes, or changes the status, start, coach or athlete of a
+    booking; deleted by the settling that renumbers them (`resolvers/ranks.py`)."""
 
     id = fields.BigIntField(primary_key=True)
     user_id = fields.UUIDField()

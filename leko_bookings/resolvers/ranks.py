@@ -9,7 +9,7 @@ The rule that keeps it true with any number of processes, and without any write 
 - A read trusts `service_rank` only for athletes and coaches with no stale row visible to it,
   and counts the rank otherwise (`store/bookings.py: _users_page_sql`). So a read is right
   whatever the settling has done: a change is never visible without its stale row.
-- Settling (`settle`, from the notify run and `leko-bookings ranks settle`) reads stale rows,
+- Settling (`settle`, from the notify run and `leko-bookings settle-ranks`) reads stale rows,
   then in one transaction locks every booking of their groups (PostgreSQL: id order, NOWAIT;
   a group a writer holds stays stale, for the next run), renumbers them from what is committed
   at that moment, and deletes exactly the stale rows it read. Each change whose stale row it
