@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Generator, Iterable, Mapping
 from datetime import datetime
+from operator import attrgetter
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
@@ -23,6 +24,7 @@ from leko_bookings import models
 from leko_bookings.resolvers.context import Context
 from leko_bookings.resolvers.events import bookable, event_seats_left
 from leko_bookings.schema import enums  # noqa: F401 - the enums first, with their names
+from leko_bookings.schema.backed import backed
 from leko_bookings.schema.context import Info, current
 from leko_bookings.schema.node import Node, global_id
 from leko_bookings.store.views import (
@@ -138,34 +140,51 @@ class Event(Node):
     ) -> Event:
         """An event as GraphQL shows it; its availability given (`seats_taken`, the caller's
         `viewer_bookings` and context when read with the event: plain values a plan completes)
-        or left to the request's loaders (`Later`)."""
-        if seats_taken is not None and now is not None:
-            seats: Any = seats_taken
-            left: Any = event_seats_left(e, seats_taken)
-            can: Any = bookable(now, e, seats_taken)
-        else:
-            seats, left, can = Later(e, "seats_taken"), Later(e, "seats_left"), Later(e, "bookable")
-        viewer: Any = (
-            Later(e, "viewer_booking")
-            if viewer_bookings is None
-            else _booking_or_none(viewer_bookings.get(e.event_id))
-        )
-        return cls(
-            seats_taken=seats,
-            seats_left=left,
-            bookable=can,
-            viewer_booking=viewer,
-            waitlist_length=Later(e, "waitlist_length"),
-            viewer_waitlist_position=Later(e, "viewer_waitlist_position"),
-            id=global_id("Event", e.event_id),
-            event_id=e.event_id,
-            coach_id=e.coach_id,
-            sport_id=e.sport_id,
-            start_at=e.start_at,
-            end_at=e.end_at,
-            event_status=e.event_status,
-            timeslot=e.timeslot,
-        )
+        or left to the request's loaders (`Later`). Fields are read from `e` when selected
+        (`backed.py`)."""
+        event: Any = _EVENT(e)
+        event.given_seats, event.viewer_bookings, event.now = seats_taken, viewer_bookings, now
+        return event
+
+
+def _seats_taken(event: Any) -> int | Later[int]:
+    seats: int | None = event.given_seats
+    return Later(event.view, "seats_taken") if seats is None else seats
+
+
+def _seats_left(event: Any) -> int | Later[int]:
+    seats: int | None = event.given_seats
+    return Later(event.view, "seats_left") if seats is None else event_seats_left(event.view, seats)
+
+
+def _bookable(event: Any) -> bool | Later[bool]:
+    seats: int | None = event.given_seats
+    if seats is None or event.now is None:
+        return Later(event.view, "bookable")
+    return bookable(event.now, event.view, seats)
+
+
+def _viewer_booking(event: Any) -> Booking | Later[Booking | None] | None:
+    viewer: Mapping[UUID, BookingView] | None = event.viewer_bookings
+    if viewer is None:
+        return Later(event.view, "viewer_booking")
+    return _booking_or_none(viewer.get(event.view.event_id))
+
+
+_EVENT = backed(
+    Event,
+    EventView,
+    {
+        "id": lambda event: global_id("Event", event.view.event_id),
+        "seats_taken": _seats_taken,
+        "seats_left": _seats_left,
+        "bookable": _bookable,
+        "viewer_booking": _viewer_booking,
+        "waitlist_length": lambda event: Later(event.view, "waitlist_length"),
+        "viewer_waitlist_position": lambda event: Later(event.view, "viewer_waitlist_position"),
+    },
+    slots=("given_seats", "viewer_bookings", "now"),
+)
 
 
 @strawberry.type(description="One step of a booking's history: who did what, when.")
@@ -244,34 +263,22 @@ class Booking(Node):
 
     @classmethod
     def of(cls, b: BookingView) -> Booking:
-        event = Event.of(b.event)
-        return cls(
-            id=global_id("Booking", b.booking_id),
-            booking_id=b.booking_id,
-            order_id=b.order_id,
-            user_id=b.user_id,
-            coach_id=b.coach_id,
-            event_id=b.event_id,
-            start_at=b.start_at,
-            end_at=b.end_at,
-            booking_status=b.booking_status,
-            event_status=event.event_status,
-            completed=b.completed,
-            note=b.note,
-            canceled_at=b.canceled_at,
-            canceled_by_role=b.canceled_by_role,
-            cancellation_reason_code=b.cancellation_reason_code,
-            cancellation_reason_text=b.cancellation_reason_text,
-            sport_id=event.sport_id,
-            dismissed_at=b.dismissed_at,
-            dispute_reason=b.dispute_reason,
-            dispute_resolution=b.dispute_resolution,
-            service_cardinality=b.service_cardinality,
-            timeslot=event.timeslot,
-            event=event,
-            rescheduled_to=b.rescheduled_to,
-            rescheduled_from=b.rescheduled_from,
-        )
+        """A booking as GraphQL shows it: fields read from `b` when selected (`backed.py`)."""
+        return _BOOKING(b)
+
+
+_BOOKING = backed(
+    Booking,
+    BookingView,
+    {
+        "id": lambda booking: global_id("Booking", booking.view.booking_id),
+        "event": lambda booking: Event.of(booking.view.event),
+        # the event's, read in C rather than through BookingView's properties
+        "event_status": attrgetter("view.event.event_status"),
+        "sport_id": attrgetter("view.event.sport_id"),
+        "timeslot": attrgetter("view.event.timeslot"),
+    },
+)
 
 
 @strawberry.type

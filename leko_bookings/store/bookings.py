@@ -37,7 +37,7 @@ from leko_bookings.store.sql import (
     page_clause,
     positional_decoders,
 )
-from leko_bookings.store.views import BookingView, EventView
+from leko_bookings.store.views import BookingView, EventView, make_booking_view
 
 Holding = Sequence[BookingStatus]
 """The statuses that hold a seat (a rule: `resolvers/seats.py`); None where no rank is wanted."""
@@ -95,7 +95,7 @@ def _view_of_values(values: Sequence[Any], event: EventView, rank: int | None) -
         rescheduled_to,
         rescheduled_from,
     ) = values
-    return BookingView(
+    return make_booking_view(
         booking_id,
         order_id,
         user_id,

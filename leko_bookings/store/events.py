@@ -31,7 +31,7 @@ from leko_bookings.store.sql import (
     enum_of,
     model_of,
 )
-from leko_bookings.store.views import EventView, TimeSlotView
+from leko_bookings.store.views import EventView, make_event_view, make_time_slot_view
 
 _EVENT_STATUS = enum_of(EventStatus)
 _SLOT_TYPE = enum_of(SlotType)
@@ -93,7 +93,7 @@ def event_view_of_values(values: Sequence[Any]) -> EventView:
         level,
         eligibility,
     ) = values
-    timeslot = TimeSlotView(
+    timeslot = make_time_slot_view(
         timeslot_id,
         slot_start_time,
         slot_end_time,
@@ -110,7 +110,7 @@ def event_view_of_values(values: Sequence[Any]) -> EventView:
         None if level is None else _LEVEL[level],
         None if eligibility is None else _ELIGIBILITY[eligibility],
     )
-    return EventView(
+    return make_event_view(
         event_id, coach_id, sport_id, start_at, end_at, _EVENT_STATUS[status], timeslot
     )
 
