@@ -130,7 +130,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not args.no_migrate and (status := cmd_migrate(args)) != 0:
         return status
     serving.run(
-        "leko_bookings.app:create_app",
+        "leko_bookings.serving:served_app",
         host=args.host,
         port=args.port,
         workers=args.workers,

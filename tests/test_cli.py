@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
+import gc
 import json
 import os
 import pty
@@ -823,3 +824,34 @@ def test_seed_gives_stable_ids_and_bookings_for_every_step(tmp_path):
     full = [b for b in bookings.values() if b[2] == 3]  # the full event's capacity
     assert len(full) == 3
     assert ids["BASE_URL"] == "http://127.0.0.1:8000"
+
+
+async def test_a_served_app_freezes_what_lives_once_it_has_started(monkeypatch):
+    """`serve`'s factory (`serving.served_app`): after the app's own startup, the objects alive
+    are frozen out of the cyclic collector and young objects are collected less often; the app's
+    own startup and shutdown still run around it."""
+    from fastapi import FastAPI
+
+    from leko_bookings import serving
+
+    steps: list[str] = []
+
+    @asynccontextmanager
+    async def started(app: FastAPI) -> AsyncIterator[None]:
+        steps.append("startup")
+        yield
+        steps.append("shutdown")
+
+    monkeypatch.setattr(serving, "create_app", lambda: FastAPI(lifespan=started))
+    threshold = gc.get_threshold()
+    app = serving.served_app()
+    try:
+        assert gc.get_freeze_count() == 0
+        async with app.router.lifespan_context(app):
+            assert steps == ["startup"]
+            assert gc.get_freeze_count() > 0
+            assert gc.get_threshold()[0] == serving.YOUNG_OBJECTS
+        assert steps == ["startup", "shutdown"]
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)

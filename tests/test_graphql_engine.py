@@ -183,7 +183,7 @@ observed.extensions = (*observed.extensions, SeenDocuments)
 
 @pytest.mark.parametrize("query", ["{ greeting }", "{ nope }"], ids=["valid", "invalid"])
 async def test_a_repeated_query_is_parsed_and_validated_once(query, monkeypatch):
-    """ParserCache answers the same document; ValidationCache does not validate it again (the
+    """ParserCache answers the same document; ValidatedDocuments does not validate it again (the
     shape rules, instantiated by each validation, are not)."""
     validations = 0
     rule = SHAPE_RULES[0]

@@ -4,18 +4,20 @@
 handlers, the extensions), so a test can build a schema around its own types that runs exactly
 as the service's does.
 
-Parsing and validation are cached by Strawberry's `ParserCache` and `ValidationCache`: the
-second request with the same text reuses the parsed document and its validation result. The
-validation cache is keyed by (schema, document, rules), so the rules must be the very same
-objects on every request: Strawberry's `QueryDepthLimiter` and `MaxAliasesLimiter` build new
-rule classes each time they are constructed, so their rules are built once here (`SHAPE_RULES`)
-and added per request by `shape_limits`. `MaxTokensLimiter` bounds the parse of any new text.
+Parsing and validation are cached: Strawberry's `ParserCache` gives the second request with the
+same text the same parsed document, and `ValidatedDocuments` (below) its validation result. The
+validation result is keyed by the document's identity and the rules, so the rules must be the
+very same classes on every request: Strawberry's `QueryDepthLimiter` and `MaxAliasesLimiter`
+build new rule classes each time they are constructed, so their rules are built once here
+(`SHAPE_RULES`) and added per request by `shape_limits`. `MaxTokensLimiter` bounds the parse of
+any new text.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -30,7 +32,6 @@ from strawberry.extensions import (
     ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.types.base_scalars import DateTimeDefinition
@@ -60,6 +61,37 @@ def shape_limits() -> AddValidationRules:
     return AddValidationRules(list(SHAPE_RULES))
 
 
+_VALIDATED: OrderedDict[tuple[int, tuple[Any, ...]], tuple[Any, list[GraphQLError]]] = OrderedDict()
+
+
+class ValidatedDocuments(SchemaExtension):
+    """Strawberry's `ValidationCache`, keyed by the parsed document's identity instead of its
+    hash. `ValidationCache` hashes the document on every request to look it up (graphql-core's
+    AST nodes are frozen dataclasses: the hash walks the whole tree, ~2% of a calendar request);
+    the `ParserCache` before it already gives a known text the very same document object, so
+    its id finds it. The document is kept in the entry, so its id cannot be reused while the
+    entry lives (least recently used dropped past `CACHED_DOCUMENTS`). On a hit the known errors
+    are set before Strawberry's validation step, which then skips validating (Strawberry
+    validates only while `pre_execution_errors` is None); on a miss Strawberry validates, and
+    its result is kept."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document, rules = context.graphql_document, tuple(context.validation_rules)
+        key = (id(document), rules)
+        known = _VALIDATED.get(key)
+        if known is not None and known[0] is document:
+            _VALIDATED.move_to_end(key)
+            context.pre_execution_errors = list(known[1])
+            yield
+            return
+        yield
+        if document is not None and context.pre_execution_errors is not None:
+            _VALIDATED[key] = (document, list(context.pre_execution_errors))
+            if len(_VALIDATED) > CACHED_DOCUMENTS:
+                _VALIDATED.popitem(last=False)
+
+
 def _mask(error: GraphQLError) -> bool:
     """Hide unexpected failures; keep GraphQL's own errors and domain errors readable."""
     original = error.original_error
@@ -74,7 +106,7 @@ EXTENSIONS: tuple[Callable[[], SchemaExtension], ...] = (
     lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     shape_limits,  # depth and aliases, their rules made once
     lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
-    lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
+    ValidatedDocuments,
     OperationTelemetry,  # metrics and log fields per operation (schema/telemetry.py)
     tracing.graphql_extension,  # a span per operation when traces are on (tracing.py)
 )

@@ -78,9 +78,29 @@ _SHARED: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = OrderedDict
 _PLAIN: set[type] = {str, int, float, bool}
 
 
+_SWITCH_NAMES: OrderedDict[int, tuple[Any, tuple[str, ...]]] = OrderedDict()
+
+
 def _switches(context: Any) -> tuple[tuple[str, str], ...]:
     """The values of the variables that `@include`/`@skip` read in this request's document:
-    what, besides the document, decides which fields a selection holds."""
+    what, besides the document, decides which fields a selection holds. Which variables those
+    are depends on the document only: found once per operation node (kept in the entry, so its
+    id stays its own; least recently used dropped past SHARED_PLANS)."""
+    operation = context.operation
+    known = _SWITCH_NAMES.get(id(operation))
+    if known is not None and known[0] is operation:
+        _SWITCH_NAMES.move_to_end(id(operation))
+        names = known[1]
+    else:
+        names = _switch_names(context)
+        _SWITCH_NAMES[id(operation)] = (operation, names)
+        if len(_SWITCH_NAMES) > SHARED_PLANS:
+            _SWITCH_NAMES.popitem(last=False)
+    values = context.variable_values.coerced
+    return tuple((name, repr(values.get(name))) for name in names)
+
+
+def _switch_names(context: Any) -> tuple[str, ...]:
     names: set[str] = set()
     pending = [context.operation.selection_set]
     pending += [f.definition.selection_set for f in context.fragments.values()]
@@ -94,8 +114,7 @@ def _switches(context: Any) -> tuple[tuple[str, str], ...]:
                         if variable is not None:
                             names.add(variable.value)
             pending.append(getattr(selection, "selection_set", None))
-    values = context.variable_values.coerced
-    return tuple((name, repr(values.get(name))) for name in sorted(names))
+    return tuple(sorted(names))
 
 
 def enabled() -> bool:
