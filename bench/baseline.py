@@ -781,6 +781,13 @@ def create_app() -> FastAPI:
     return app
 
 
+def served_app() -> FastAPI:
+    """`create_app()` served as the service is (`serving.frozen_once_started`)."""
+    from leko_bookings import serving
+
+    return serving.frozen_once_started(create_app())
+
+
 def main() -> None:
     """Start uvicorn exactly as `leko-bookings serve` does."""
     from leko_bookings import serving
@@ -792,7 +799,7 @@ def main() -> None:
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args()
     serving.run(
-        "bench.baseline:create_app",
+        "bench.baseline:served_app",
         host=args.host,
         port=args.port,
         workers=args.workers,

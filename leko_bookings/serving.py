@@ -44,16 +44,21 @@ YOUNG_OBJECTS = 10_000
 
 
 def served_app() -> FastAPI:
-    """`create_app()` as a server process runs it (`serve`'s factory). Once the app has started
+    """`create_app()` as a server process runs it (`serve`'s factory): `frozen_once_started`."""
+    return frozen_once_started(create_app())
+
+
+def frozen_once_started(app: FastAPI) -> FastAPI:
+    """`app`, tuned for a server process's garbage collector. Once the app has started
     (modules, schema, compiled plans, the pool), everything alive is frozen (`gc.freeze`: the
-    cyclic collector no longer scans it; CPython's documented use, for objects that live as long
-    as the process) and the youngest generation is collected every `YOUNG_OBJECTS`
+    cyclic collector no longer scans it; CPython's documented use, for objects that live as
+    long as the process) and the youngest generation is collected every `YOUNG_OBJECTS`
     allocations instead of 700: a calendar request makes a few thousand short-lived objects,
-    which with 700 were scanned about once per request while still in use (~3% of the request's
-    CPU, `bench.profile`). Memory is still freed by reference counting as before; only cycles
-    made before the freeze stay until the process ends. Not in `create_app`: tests build many
-    apps in one process, which freezing would keep."""
-    app = create_app()
+    which with 700 were scanned about once per request while still in use, and the older
+    generations rescanned the whole process (about 20% of a calendar request's CPU in the
+    bench). Memory is still freed by reference counting as before; only cycles made before the
+    freeze stay until the process ends. Not in `create_app`: tests build many apps in one
+    process, which freezing would keep. The bench's baseline is served the same way."""
     started = app.router.lifespan_context
 
     @asynccontextmanager
