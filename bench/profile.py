@@ -4,7 +4,9 @@
                             [--cprofile DIR]
 
 A scratch PostgreSQL database with the suite's data; each app runs in this process behind
-`httpx.ASGITransport` (no sockets, no uvicorn) and answers the scenario's requests one at a time.
+`httpx.ASGITransport` (no sockets, no uvicorn), made by the factory its server runs (the garbage
+collector tuned once started: `serving.frozen_once_started`), and answers the scenario's requests
+one at a time.
 Reported per request: CPU time of this process (client included, the same client for both) and
 wall time; with `--cprofile`, the functions with the most cumulative time in the service. What the
 load generator measures end to end, this explains: where a request's CPU goes.
@@ -94,15 +96,15 @@ async def _measure(
 
 
 def _service() -> FastAPI:
-    from leko_bookings.app import create_app
+    from leko_bookings.serving import served_app
 
-    return create_app()
+    return served_app()  # as `serve` runs it (its garbage collector tuned once started)
 
 
 def _baseline() -> FastAPI:
-    from bench.baseline import create_app
+    from bench.baseline import served_app
 
-    return create_app()
+    return served_app()
 
 
 @asynccontextmanager
