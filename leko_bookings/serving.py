@@ -36,7 +36,6 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 from uvicorn.supervisors import multiprocess
 
 from leko_bookings import metrics
-from leko_bookings.app import create_app
 from leko_bookings.server_limits import ServerLimits
 
 YOUNG_OBJECTS = 10_000
@@ -44,7 +43,10 @@ YOUNG_OBJECTS = 10_000
 
 
 def served_app() -> FastAPI:
-    """`create_app()` as a server process runs it (`serve`'s factory): `frozen_once_started`."""
+    """`create_app()` as a server process runs it (`serve`'s factory): `frozen_once_started`.
+    Imported here, not at the top: a worker process imports this module before it listens."""
+    from leko_bookings.app import create_app
+
     return frozen_once_started(create_app())
 
 

@@ -435,6 +435,10 @@ async def test_serve_gives_each_worker_a_listening_socket_of_its_own(pg_db, tmp_
     log = tmp_path / "server.log"
     async with serving(cli_env(pg_db), log, "--workers", "3") as http:
         port = int(str(http.base_url).rsplit(":", 1)[1].rstrip("/"))
+        for _ in range(300):  # the first worker answered; the others may still be starting
+            if listening_sockets(port) == 3:
+                break
+            await asyncio.sleep(0.1)
         assert listening_sockets(port) == 3, _log(log)
         clients = [httpx.AsyncClient(base_url=str(http.base_url), timeout=10) for _ in range(12)]
         try:
@@ -842,7 +846,7 @@ async def test_a_served_app_freezes_what_lives_once_it_has_started(monkeypatch):
         yield
         steps.append("shutdown")
 
-    monkeypatch.setattr(serving, "create_app", lambda: FastAPI(lifespan=started))
+    monkeypatch.setattr("leko_bookings.app.create_app", lambda: FastAPI(lifespan=started))
     threshold = gc.get_threshold()
     app = serving.served_app()
     try:
